@@ -1,0 +1,122 @@
+// The HTTP core: plain request/response values and an asynchronous server.
+//
+// Request and Response are Abierto's own value types so that modules and tests never see
+// Boost.Beast. The Server (Boost.Beast/Asio) runs one io_context per I/O thread; each
+// connection has a session with a read timeout, an idle (keep-alive) timeout, header and body
+// size limits and a cap on pipelined requests. Requests are answered in two stages:
+//   1. `fast` runs on the I/O thread and must not block (it serves cached pages and static
+//      files); if it returns a response, that is sent.
+//   2. otherwise `handler` runs on the worker pool (it may block on the database), and its
+//      response is written back on the connection's I/O thread.
+// On Stop() (or SIGTERM/SIGINT when Run() installed the handlers) the listener closes, requests
+// already read finish and are written whole with "Connection: close", then Run() returns.
+//
+// The server records metrics (requests by route and status, a latency histogram) and writes a
+// structured access log line (JSON) per request. Security headers are added by the
+// application, not here, so that the server stays generic.
+//
+// Thread-safety: Server is created and Run() from one thread; Stop() may be called from any
+// thread. Handlers are called concurrently from several threads.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace abierto::http {
+
+struct Request {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // raw target, "/planes/pamga?eje=2"
+  std::string path;    // decoded path without query, "/planes/pamga"
+  std::string query;   // raw query string without '?'
+  // Header names are lower case. Repeated headers appear repeatedly.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string remote_address;
+
+  // The first header with this (lower-case) name, or empty.
+  std::string_view Header(std::string_view name) const;
+  // A cookie's value, or empty.
+  std::string Cookie(std::string_view name) const;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "text/html; charset=utf-8";
+  std::vector<std::pair<std::string, std::string>> headers;  // besides Content-Type/Length
+  std::string body;
+  // The route pattern that answered ("/planes/{slug}"), the label in metrics. Empty: "other".
+  std::string route;
+
+  void SetHeader(std::string name, std::string value);
+};
+
+struct Options {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;  // 0: pick a free port (see Server::port())
+  int io_threads = 0;    // 0: one per core
+  int worker_threads = 0;  // 0: 2 per core, at least 4
+  size_t max_header_bytes = 16 * 1024;
+  size_t max_body_bytes = 16 * 1024 * 1024;
+  std::chrono::milliseconds read_timeout{15000};   // to read one whole request once started
+  std::chrono::milliseconds idle_timeout{30000};   // between keep-alive requests
+  std::chrono::milliseconds shutdown_grace{10000};  // for in-flight requests on Stop()
+  int max_pipelined = 16;  // requests read ahead of their responses on one connection
+  bool access_log = true;  // JSON lines on stderr
+};
+
+using FastHandler = std::function<std::optional<Response>(const Request&)>;
+using Handler = std::function<Response(const Request&)>;
+
+// Counters and histogram for /metrics; thread-safe.
+class Metrics {
+ public:
+  void Record(std::string_view method, std::string_view route, int status, double seconds);
+  // Prometheus text exposition format, version 0.0.4.
+  std::string Render() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_ = MakeImpl();
+  static std::shared_ptr<Impl> MakeImpl();
+};
+
+class Server {
+ public:
+  Server(Options options, FastHandler fast, Handler handler);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds the listening socket. Returns false and fills *error on failure.
+  bool Listen(std::string* error);
+  // The bound port (useful with port 0). Valid after Listen().
+  uint16_t port() const;
+  // Serves until Stop() or, if handle_signals, SIGINT/SIGTERM. Blocks.
+  void Run(bool handle_signals = true);
+  // Begins a graceful stop; thread-safe, idempotent.
+  void Stop();
+
+  Metrics& metrics();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Percent-decodes a URL component ("+" is a space when form is true). Returns false on a
+// malformed escape.
+bool PercentDecode(std::string_view in, std::string* out, bool form);
+
+// Parses "a=1&b=x%20y" into ordered pairs (form decoding). Malformed escapes are kept as is.
+std::vector<std::pair<std::string, std::string>> ParseQuery(std::string_view query);
+
+}  // namespace abierto::http
