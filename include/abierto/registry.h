@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "abierto/db.h"
+#include "abierto/http.h"
 #include "abierto/status.h"
 
 namespace abierto {
@@ -51,6 +52,7 @@ struct Principal {
   std::string name;
   int64_t unit_id = 0;  // the responsible unit of an enlace, 0 for others
   bool system = false;  // the command line acting as administrator
+  std::string client_ip;  // for throttling; empty from the command line
 
   bool authenticated() const { return user_id != 0 || system; }
   static Principal Anonymous() { return {}; }
@@ -149,6 +151,19 @@ std::vector<Role> Staff();  // enlace, secretariado, admin
 
 class Registry;
 
+namespace web {
+struct RequestContext;
+}
+
+// A page or API endpoint. Patterns are paths whose segments may be `{name}`
+// ("/planes/{slug}/matriz.csv"). Handlers are thin: they read the request, run actions through
+// the dispatcher and render the result.
+struct Route {
+  std::string method;  // "GET" or "POST"
+  std::string pattern;
+  std::function<http::Response(web::RequestContext&)> handler;
+};
+
 // Runs actions; see the header comment for the order of steps.
 class Dispatcher {
  public:
@@ -187,6 +202,7 @@ class Registry {
   void AddAction(Action action);
   void AddMigration(db::Migration migration);
   void AddDemo(std::string module, std::function<Status(DemoContext&)> load);
+  void AddRoute(Route route);
 
   // nullptr when unknown.
   const Action* FindAction(std::string_view name) const;
@@ -197,6 +213,7 @@ class Registry {
     std::function<Status(DemoContext&)> load;
   };
   const std::vector<Demo>& demos() const { return demos_; }
+  const std::vector<Route>& routes() const { return routes_; }
 
   void SetRevisionListener(RevisionListener l) { revision_listener_ = std::move(l); }
   const RevisionListener& revision_listener() const { return revision_listener_; }
@@ -205,11 +222,9 @@ class Registry {
   std::vector<Action> actions_;
   std::vector<db::Migration> migrations_;
   std::vector<Demo> demos_;
+  std::vector<Route> routes_;
   RevisionListener revision_listener_;
 };
-
-// The core tables every module relies on (users, sessions, tokens, audit log, revision).
-void RegisterCore(Registry& registry);
 
 // The current data revision (bumped by every committed write), for cache validation.
 Result<int64_t> ReadRevision(db::Connection& db);

@@ -357,6 +357,7 @@ Result<json::value> DemoContext::RunAs(const Principal& who, std::string_view ac
   return dispatcher.Run(db, who, action, input);
 }
 
+void Registry::AddRoute(Route route) { routes_.push_back(std::move(route)); }
 void Registry::AddAction(Action action) { actions_.push_back(std::move(action)); }
 void Registry::AddMigration(db::Migration m) { migrations_.push_back(std::move(m)); }
 void Registry::AddDemo(std::string module, std::function<Status(DemoContext&)> load) {

@@ -1,0 +1,142 @@
+// The web application: routing, who is calling, forms, CSRF, page rendering, the page cache.
+//
+// App turns the Registry into a running site. For each request it resolves the caller (session
+// cookie or API bearer token), routes to a module's handler with a RequestContext, and adds the
+// security headers to every response. Pages are Mustache templates (embedded assets) rendered
+// inside one layout with the message catalogue of the caller's language (es-MX by default,
+// English with ?lang=en or the language cookie).
+//
+// Anonymous GET responses that a handler marks cacheable are kept in a cache keyed by target
+// and language and served from the I/O thread until the data revision changes: every committed
+// write bumps the revision (in this process immediately, in other processes sharing the
+// database within `revision_poll` via a cheap poll), so the public dashboard is never stale for
+// longer than that and costs no database work while nothing changes.
+//
+// Thread-safety: App is built once; Handle/Fast are called concurrently from server threads.
+#pragma once
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "abierto/db.h"
+#include "abierto/http.h"
+#include "abierto/registry.h"
+
+namespace abierto::web {
+
+class App;
+
+struct RequestContext {
+  const http::Request& req;
+  const App& app;
+  db::Connection& db;
+  Principal who;
+  std::string session_token;  // the raw session cookie, when logged in
+  std::string lang = "es";
+  std::vector<std::pair<std::string, std::string>> params;  // from the route pattern
+  std::vector<std::pair<std::string, std::string>> query;   // decoded query string
+  std::vector<std::string> set_cookies;
+  bool cacheable = false;  // a handler sets it for public pages that are the same for everyone
+
+  std::string Param(std::string_view name) const;
+  std::string Query(std::string_view name) const;
+  bool IsApi() const;  // path under /api/
+
+  // Runs an action through the dispatcher as the caller.
+  Result<boost::json::value> Run(std::string_view action, const boost::json::object& input);
+
+  // A message of the catalogue in the caller's language (the key itself if missing).
+  std::string T(std::string_view key) const;
+
+  // The CSRF token to put in a form (session-bound when logged in; otherwise a cookie is set).
+  std::string FormToken();
+  // Reads a POSTed form (urlencoded or multipart; files become {name, content_type, data}) or
+  // JSON object body, and checks the CSRF token (form field `_csrf` or header X-CSRF-Token;
+  // requests with an API token need none). InvalidArgument / PermissionDenied on failure.
+  Result<boost::json::object> ReadInput();
+
+  // A page: `tmpl` rendered with `view` (plus common keys: t, user, lang, csrf, path) inside
+  // the layout.
+  http::Response Page(std::string_view tmpl, boost::json::object view, std::string title,
+                      int status = 200);
+  http::Response Json(const boost::json::value& v, int status = 200);
+  // An error as an HTML page (with field errors) or, under /api/, a JSON error object.
+  http::Response Error(const Status& s);
+  http::Response Redirect(std::string location);  // 303 See Other
+  http::Response Download(std::string body, std::string content_type, std::string filename);
+};
+
+struct Config {
+  std::string db_url = "sqlite:var/abierto.db";
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  bool secure_cookies = false;  // set the Secure flag: behind TLS
+  bool access_log = true;
+  int io_threads = 0;
+  int worker_threads = 0;
+  std::string site_url = "http://127.0.0.1:8080";  // for feeds and absolute links
+  std::chrono::milliseconds revision_poll{500};
+  size_t max_body_bytes = 16 * 1024 * 1024;
+};
+
+using ModuleRegistrar = void (*)(Registry&);
+
+class App {
+ public:
+  // Opens the database and registers the modules listed by main.
+  static Result<std::unique_ptr<App>> Create(Config config,
+                                             const std::vector<ModuleRegistrar>& modules);
+  ~App();
+
+  Status Migrate();
+  // Loads every module's demo content into an empty database.
+  Status LoadDemo();
+  // Serves until SIGINT/SIGTERM. Returns a process exit code.
+  int Serve();
+
+  // The two stages of the HTTP server (public for tests).
+  std::optional<http::Response> Fast(const http::Request& req) const;
+  http::Response Handle(const http::Request& req) const;
+
+  const Config& config() const { return config_; }
+  const Registry& registry() const { return registry_; }
+  const Dispatcher& dispatcher() const { return dispatcher_; }
+  db::Database& database() const { return *database_; }
+  // A connection for the calling thread (each worker thread keeps its own).
+  Result<db::Connection*> ThreadConnection() const;
+
+  // Renders a named template (no layout) with the view; Internal on a template error.
+  Result<std::string> RenderTemplate(std::string_view name, const boost::json::value& view) const;
+  const boost::json::object& Messages(std::string_view lang) const;
+  const http::Metrics* metrics() const;
+
+ private:
+  App() = default;
+  struct Impl;
+  Config config_;
+  Registry registry_;
+  Dispatcher dispatcher_{registry_};
+  std::unique_ptr<db::Database> database_;
+  std::unique_ptr<Impl> impl_;
+  friend struct RequestContext;
+};
+
+// Adds Content-Security-Policy, X-Content-Type-Options, Referrer-Policy, X-Frame-Options and
+// Permissions-Policy to a response.
+void AddSecurityHeaders(http::Response& r);
+
+// Parses multipart/form-data; InvalidArgument on a malformed body.
+Result<boost::json::object> ParseMultipart(std::string_view content_type, std::string_view body);
+
+}  // namespace abierto::web
+
+namespace abierto::web {
+// The platform's own routes: /healthz, /metrics, login and logout, language, the generic
+// action forms under /panel/accion/{name} and the action API under /api/v1/actions.
+void RegisterWeb(Registry& registry);
+}  // namespace abierto::web
