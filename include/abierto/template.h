@@ -24,7 +24,10 @@
 //   {{! comment}}       nothing.
 //   {{> name}}          a partial, rendered with the current context stack.
 // Names are resolved as in Mustache: the stack is searched from the top, and the first object
-// holding the key wins. A line holding only a section, inverted, close, comment or partial tag
+// holding the key wins. Beware that a key missing from an element is therefore found in an
+// outer context: a tree rendered by a partial that includes itself for {{#children}} needs an
+// explicit empty "children" on its leaves, or the recursion stops only at kMaxPartialDepth.
+// A line holding only a section, inverted, close, comment or partial tag
 // (and spaces or tabs) leaves no blank line behind. Unlike the Mustache spec, the lines of an
 // indented standalone partial are not re-indented: the HTML does not need it and it would cost a
 // pass over the partial's output. Set-delimiter tags ({{=<% %>=}}) are not supported.
