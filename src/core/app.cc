@@ -399,14 +399,14 @@ Result<std::unique_ptr<App>> App::Create(Config config,
   app->registry_.SetRevisionListener([self](int64_t rev) { self->impl_->Bump(rev); });
 
   // Templates: every embedded .html, named by its file name without extension.
-  std::vector<std::pair<std::string, std::string>> sources;
+  std::vector<tmpl::TemplateSource> sources;
   for (std::string_view path : assets::List()) {
     if (path.size() < 5 || path.substr(path.size() - 5) != ".html") continue;
     size_t slash = path.rfind('/');
-    std::string name(path.substr(slash + 1, path.size() - slash - 6));
-    sources.emplace_back(name, std::string(*assets::Find(path)));
+    std::string_view name = path.substr(slash + 1, path.size() - slash - 6);
+    sources.push_back({name, *assets::Find(path)});
   }
-  ASSIGN_OR_RETURN(auto set, tmpl::TemplateSet::Create(sources));
+  ASSIGN_OR_RETURN(auto set, tmpl::TemplateSet::Compile(sources));
   im.templates = std::make_unique<tmpl::TemplateSet>(std::move(set));
   for (auto [lang, target] : {std::pair{"es", &im.messages_es}, std::pair{"en", &im.messages_en}}) {
     auto src = assets::Find(std::string("assets/i18n/") + lang + ".json");
