@@ -332,6 +332,10 @@ class PgDatabase final : public Database {
       while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' ')) detail.pop_back();
       return Status::Unavailable(std::string(kMsgUnavailable) + " (" + Describe() + "): " + detail);
     }
+    // libpq prints server notices ("already exists, skipping") to stderr by default; they
+    // are expected noise for migrations and must not clutter the server's log.
+    PQsetNoticeProcessor(
+        conn, [](void*, const char*) {}, nullptr);
     return std::unique_ptr<Connection>(new PgConnection(conn));
   }
 

@@ -235,7 +235,7 @@ class SqliteConnection final : public Connection {
     RETURN_IF_ERROR(Bind(stmt, params));
 
     std::shared_ptr<std::vector<std::string>> names;
-    int ncols = sqlite3_column_count(stmt);
+    int ncols = 0;
     auto deadline = Clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
     bool first = true;
     for (;;) {
@@ -245,6 +245,9 @@ class SqliteConnection final : public Connection {
         first = false;
         if (!rows) continue;
         if (!names) {
+          // Counted after the first step: a schema change re-prepares the statement there
+          // and `SELECT *` may then have more columns.
+          ncols = sqlite3_column_count(stmt);
           names = std::make_shared<std::vector<std::string>>();
           names->reserve(ncols);
           for (int i = 0; i < ncols; ++i) {
