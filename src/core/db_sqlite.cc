@@ -1,0 +1,355 @@
+// SQLite backend.
+//
+// Durability: every connection runs in WAL mode with synchronous=NORMAL by default. A
+// committed transaction then survives a crash or kill of the process (the WAL is in the OS
+// page cache); only a power loss or OS crash can lose the last few commits. Use
+// "?synchronous=full" where that matters more than write throughput.
+#include <sqlite3.h>
+
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include "core/db_internal.h"
+
+namespace abierto::db::internal {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Both SQLite's busy handler and our own retry loops give up after this long.
+constexpr int kBusyTimeoutMs = 5000;
+
+Status MapError(sqlite3* db, int rc) {
+  int ext = db ? sqlite3_extended_errcode(db) : rc;
+  if ((rc & 0xff) != (ext & 0xff)) ext = rc;  // the connection's code is from another call
+  std::string detail = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  switch (ext) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+    case SQLITE_CONSTRAINT_ROWID:
+      return Status::Conflict(kMsgUnique);
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+      return Status::InvalidArgument(kMsgForeignKey);
+    case SQLITE_CONSTRAINT_CHECK:
+      return Status::InvalidArgument(kMsgCheck);
+    case SQLITE_CONSTRAINT_NOTNULL:
+      return Status::InvalidArgument(kMsgNotNull);
+    default:
+      break;
+  }
+  switch (ext & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return Status::Unavailable(kMsgBusy);
+    case SQLITE_CANTOPEN:
+      return Status::Unavailable("No se pudo abrir la base de datos: " + detail);
+    default:
+      return Status::Internal("sqlite: " + detail);
+  }
+}
+
+// Worth waiting for. A stale snapshot (BUSY_SNAPSHOT) is not: only a new transaction helps.
+bool IsBusy(int rc) {
+  return ((rc & 0xff) == SQLITE_BUSY && rc != SQLITE_BUSY_SNAPSHOT) || (rc & 0xff) == SQLITE_LOCKED;
+}
+
+// Short randomized pause so that competing writers do not retry in lockstep.
+void Backoff() {
+  thread_local std::minstd_rand rng(std::random_device{}());
+  std::this_thread::sleep_for(std::chrono::microseconds(200 + rng() % 2000));
+}
+
+struct Options {
+  std::string path;  // a file path or a shared-cache memory URI
+  bool memory = false;
+  bool sync_full = false;
+};
+
+Result<sqlite3*> OpenHandle(const Options& o) {
+  sqlite3* db = nullptr;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  if (o.memory) flags |= SQLITE_OPEN_URI;
+  int rc = sqlite3_open_v2(o.path.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    Status s = MapError(db, rc);
+    sqlite3_close_v2(db);
+    return s;
+  }
+  sqlite3_extended_result_codes(db, 1);
+  // busy_timeout first: switching to WAL needs a lock another connection may hold.
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  std::string pragmas = "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=";
+  pragmas += o.sync_full ? "FULL;" : "NORMAL;";
+  char* err = nullptr;
+  rc = sqlite3_exec(db, pragmas.c_str(), nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    Status s = MapError(db, rc);
+    sqlite3_free(err);
+    sqlite3_close_v2(db);
+    return s;
+  }
+  return db;
+}
+
+class SqliteConnection final : public Connection {
+ public:
+  explicit SqliteConnection(sqlite3* db) : db_(db), cache_(kStatementCacheCapacity) {}
+  ~SqliteConnection() override {
+    cache_.ForEach([](sqlite3_stmt* s) { sqlite3_finalize(s); });
+    if (InTransaction()) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_close_v2(db_);
+  }
+
+  Dialect dialect() const override { return Dialect::kSqlite; }
+
+  Result<Rows> Query(std::string_view sql, const std::vector<Value>& params) override {
+    Rows rows;
+    RETURN_IF_ERROR(Run(sql, params, &rows));
+    return rows;
+  }
+
+  Result<int64_t> Exec(std::string_view sql, const std::vector<Value>& params) override {
+    int64_t before = sqlite3_total_changes64(db_);
+    RETURN_IF_ERROR(Run(sql, params, nullptr));
+    // sqlite3_changes keeps the count of the last DML statement, so a DDL statement would
+    // report a stale number; total_changes tells whether this statement changed anything.
+    return sqlite3_total_changes64(db_) == before ? 0 : sqlite3_changes64(db_);
+  }
+
+  Status ExecScript(std::string_view sql) override {
+    std::string s(sql);
+    char* err = nullptr;
+    int rc = sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err);
+    sqlite3_free(err);
+    return rc == SQLITE_OK ? Status::Ok() : MapError(db_, rc);
+  }
+
+  Status BeginRead() override { return Begin("BEGIN DEFERRED"); }
+  Status BeginWrite() override { return Begin("BEGIN IMMEDIATE"); }
+
+  Status Commit() override {
+    if (!InTransaction()) return Status::Internal("Commit outside a transaction");
+    return ExecScript("COMMIT");
+  }
+
+  Status Rollback() override {
+    // SQLite rolls back by itself on some errors; then there is nothing left to undo.
+    if (!InTransaction()) return Status::Ok();
+    return ExecScript("ROLLBACK");
+  }
+
+  bool InTransaction() const override { return sqlite3_get_autocommit(db_) == 0; }
+
+ private:
+  Status Begin(const char* sql) {
+    if (InTransaction()) return Status::Internal("Nested transactions are not supported");
+    // The busy handler already waits for the write lock; this loop covers the cases where
+    // SQLite reports busy without calling it (WAL recovery, shared-cache table locks).
+    auto deadline = Clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
+    for (;;) {
+      int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
+      if (rc == SQLITE_OK) return Status::Ok();
+      if (!IsBusy(rc) || Clock::now() >= deadline) return MapError(db_, rc);
+      Backoff();
+    }
+  }
+
+  Result<sqlite3_stmt*> Prepare(std::string_view sql) {
+    if (sqlite3_stmt** cached = cache_.Find(sql)) return *cached;
+    sqlite3_stmt* stmt = nullptr;
+    const char* tail = nullptr;
+    int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                SQLITE_PREPARE_PERSISTENT, &stmt, &tail);
+    if (rc != SQLITE_OK) return MapError(db_, rc);
+    if (stmt == nullptr) return Status::Internal("sqlite: empty statement");
+    // One statement per call: a second one would be silently ignored.
+    for (const char* p = tail; p < sql.data() + sql.size(); ++p) {
+      if (!std::isspace(static_cast<unsigned char>(*p)) && *p != ';') {
+        sqlite3_finalize(stmt);
+        return Status::Internal("Query/Exec take one statement; use ExecScript for several");
+      }
+    }
+    return *cache_.Insert(sql, stmt, [](sqlite3_stmt* old) { sqlite3_finalize(old); });
+  }
+
+  Status Bind(sqlite3_stmt* stmt, const std::vector<Value>& params) {
+    int expected = sqlite3_bind_parameter_count(stmt);
+    if (expected != static_cast<int>(params.size()))
+      return Status::Internal("SQL expects " + std::to_string(expected) + " parameters, got " +
+                              std::to_string(params.size()));
+    for (int i = 0; i < expected; ++i) {
+      const Value& v = params[i];
+      int rc = SQLITE_OK;
+      // SQLITE_STATIC: params outlive the step, and bindings are cleared before returning.
+      if (auto* n = std::get_if<int64_t>(&v)) {
+        rc = sqlite3_bind_int64(stmt, i + 1, *n);
+      } else if (auto* d = std::get_if<double>(&v)) {
+        rc = sqlite3_bind_double(stmt, i + 1, *d);
+      } else if (auto* s = std::get_if<std::string>(&v)) {
+        rc = sqlite3_bind_text64(stmt, i + 1, s->data(), s->size(), SQLITE_STATIC, SQLITE_UTF8);
+      } else if (auto* b = std::get_if<Blob>(&v)) {
+        rc = sqlite3_bind_blob64(stmt, i + 1, b->bytes.data(), b->bytes.size(), SQLITE_STATIC);
+      } else {
+        rc = sqlite3_bind_null(stmt, i + 1);
+      }
+      if (rc != SQLITE_OK) return MapError(db_, rc);
+    }
+    return Status::Ok();
+  }
+
+  static Value ColumnValue(sqlite3_stmt* stmt, int i) {
+    switch (sqlite3_column_type(stmt, i)) {
+      case SQLITE_INTEGER:
+        return int64_t{sqlite3_column_int64(stmt, i)};
+      case SQLITE_FLOAT:
+        return sqlite3_column_double(stmt, i);
+      case SQLITE_TEXT: {
+        const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, i));
+        return std::string(p, sqlite3_column_bytes(stmt, i));
+      }
+      case SQLITE_BLOB: {
+        const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt, i));
+        int n = sqlite3_column_bytes(stmt, i);
+        return Blob{n > 0 ? std::string(p, n) : std::string()};
+      }
+      default:
+        return std::monostate{};
+    }
+  }
+
+  // Runs one statement; collects rows into *rows when given.
+  Status Run(std::string_view sql, const std::vector<Value>& params, Rows* rows) {
+    ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare(sql));
+    // Whatever happens, the cached statement goes back clean.
+    struct Cleanup {
+      sqlite3_stmt* s;
+      ~Cleanup() {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+      }
+    } cleanup{stmt};
+    RETURN_IF_ERROR(Bind(stmt, params));
+
+    std::shared_ptr<std::vector<std::string>> names;
+    int ncols = 0;
+    auto deadline = Clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
+    bool first = true;
+    for (;;) {
+      int rc = sqlite3_step(stmt);
+      if (rc == SQLITE_DONE) break;
+      if (rc == SQLITE_ROW) {
+        first = false;
+        if (!rows) continue;
+        if (!names) {
+          // Counted after the first step: a schema change re-prepares the statement there
+          // and `SELECT *` may then have more columns.
+          ncols = sqlite3_column_count(stmt);
+          names = std::make_shared<std::vector<std::string>>();
+          names->reserve(ncols);
+          for (int i = 0; i < ncols; ++i) {
+            std::string n = sqlite3_column_name(stmt, i);
+            for (char& ch : n) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            names->push_back(std::move(n));
+          }
+        }
+        std::vector<Value> values;
+        values.reserve(ncols);
+        for (int i = 0; i < ncols; ++i) values.push_back(ColumnValue(stmt, i));
+        rows->emplace_back(names, std::move(values));
+        continue;
+      }
+      // Shared-cache (memory) databases report table locks as SQLITE_LOCKED without calling
+      // the busy handler. Before the first row nothing has been done, so retrying is safe.
+      if (first && (rc & 0xff) == SQLITE_LOCKED && Clock::now() < deadline) {
+        sqlite3_reset(stmt);
+        Backoff();
+        continue;
+      }
+      return MapError(db_, rc);
+    }
+    return Status::Ok();
+  }
+
+  sqlite3* db_;
+  StatementCache<sqlite3_stmt*> cache_;
+};
+
+class SqliteDatabase final : public Database {
+ public:
+  SqliteDatabase(Options o, std::string describe, sqlite3* keeper)
+      : options_(std::move(o)), describe_(std::move(describe)), keeper_(keeper) {}
+  ~SqliteDatabase() override {
+    if (keeper_) sqlite3_close_v2(keeper_);
+  }
+
+  Dialect dialect() const override { return Dialect::kSqlite; }
+
+  Result<std::unique_ptr<Connection>> Connect() override {
+    ASSIGN_OR_RETURN(sqlite3 * db, OpenHandle(options_));
+    return std::unique_ptr<Connection>(new SqliteConnection(db));
+  }
+
+  std::string Describe() const override { return describe_; }
+
+ private:
+  Options options_;
+  std::string describe_;
+  // A memory database lives while some connection to it is open; this one keeps it alive
+  // for the Database's lifetime.
+  sqlite3* keeper_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Database>> OpenSqlite(std::string_view rest) {
+  Options o;
+  std::string_view path = rest;
+  size_t q = rest.find('?');
+  if (q != std::string_view::npos) {
+    path = rest.substr(0, q);
+    std::string_view query = rest.substr(q + 1);
+    while (!query.empty()) {
+      size_t amp = query.find('&');
+      std::string_view kv = query.substr(0, amp);
+      if (kv == "synchronous=full") {
+        o.sync_full = true;
+      } else if (kv == "synchronous=normal") {
+        o.sync_full = false;
+      } else if (!kv.empty()) {
+        return Status::InvalidArgument("Opción de SQLite no reconocida: " + std::string(kv) +
+                                       " (se admite synchronous=full|normal)");
+      }
+      query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    }
+  }
+  if (path.empty()) return Status::InvalidArgument("Falta la ruta de la base de datos SQLite");
+
+  sqlite3* keeper = nullptr;
+  if (path == ":memory:") {
+    // Each plain ":memory:" connection would be a separate database; a named shared-cache
+    // memory database is one per Database object, visible to all its connections.
+    static std::atomic<uint64_t> next_id{0};
+    o.memory = true;
+    o.path = "file:abierto_mem" + std::to_string(++next_id) + "?mode=memory&cache=shared";
+    ASSIGN_OR_RETURN(keeper, OpenHandle(o));
+  } else {
+    o.path = std::string(path);
+    std::error_code ec;
+    std::filesystem::path parent = std::filesystem::path(o.path).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+    if (ec)
+      return Status::Unavailable("No se pudo crear el directorio de la base de datos: " +
+                                 ec.message());
+    // Fail at startup, not at the first request, when the file cannot be opened; this also
+    // switches a new file to WAL before any concurrent use.
+    ASSIGN_OR_RETURN(sqlite3 * probe, OpenHandle(o));
+    sqlite3_close_v2(probe);
+  }
+  return std::unique_ptr<Database>(new SqliteDatabase(o, "sqlite:" + std::string(rest), keeper));
+}
+
+}  // namespace abierto::db::internal
