@@ -73,6 +73,10 @@ void CivilFromDays(int64_t days, int* y, int* m, int* d);
 // Returns the "YYYY-MM-DD" of `days` days after 1970-01-01.
 std::string IsoFromDays(int64_t days);
 
+// Returns true when `s` is a complete RFC 3339 timestamp: "YYYY-MM-DDThh:mm:ss", optional
+// fraction, then "Z" or "±hh:mm" ("2024-03-22T10:00:00Z"), naming a real calendar day.
+bool IsRfc3339Timestamp(std::string_view s);
+
 // Returns a long human date. `value` is "2024-03-22" or an RFC 3339 timestamp such as
 // "2024-03-22T10:00:00Z" (whose calendar date is shown as written, without time-zone
 // conversion). lang "en" (or "en-…") gives "March 22, 2024"; anything else Spanish:

@@ -5,12 +5,18 @@ namespace abierto {
 Status Status::InvalidArgument(std::string m, std::vector<FieldError> f) {
   return Status(StatusCode::kInvalidArgument, std::move(m), std::move(f));
 }
-Status Status::Unauthenticated(std::string m) { return Status(StatusCode::kUnauthenticated, std::move(m)); }
-Status Status::PermissionDenied(std::string m) { return Status(StatusCode::kPermissionDenied, std::move(m)); }
+Status Status::Unauthenticated(std::string m) {
+  return Status(StatusCode::kUnauthenticated, std::move(m));
+}
+Status Status::PermissionDenied(std::string m) {
+  return Status(StatusCode::kPermissionDenied, std::move(m));
+}
 Status Status::NotFound(std::string m) { return Status(StatusCode::kNotFound, std::move(m)); }
 Status Status::Conflict(std::string m) { return Status(StatusCode::kConflict, std::move(m)); }
 Status Status::TooLarge(std::string m) { return Status(StatusCode::kTooLarge, std::move(m)); }
-Status Status::TooManyRequests(std::string m) { return Status(StatusCode::kTooManyRequests, std::move(m)); }
+Status Status::TooManyRequests(std::string m) {
+  return Status(StatusCode::kTooManyRequests, std::move(m));
+}
 Status Status::Unavailable(std::string m) { return Status(StatusCode::kUnavailable, std::move(m)); }
 Status Status::Internal(std::string m) { return Status(StatusCode::kInternal, std::move(m)); }
 

@@ -427,6 +427,18 @@ std::string IsoFromDays(int64_t days) {
   return buf;
 }
 
+bool IsRfc3339Timestamp(std::string_view s) {
+  // The lenient parser already checks every field; strictness is in the shape: a 'T', seconds
+  // and a zone are all required.
+  int y, m, d;
+  if (s.size() < 20 || (s[10] != 'T' && s[10] != 't') || s[16] != ':') return false;
+  const char last = s.back();
+  const bool zone = last == 'Z' || last == 'z' ||
+                    (s.size() >= 25 && s[s.size() - 3] == ':' &&
+                     (s[s.size() - 6] == '+' || s[s.size() - 6] == '-'));
+  return zone && ParseDateOrTimestamp(s, &y, &m, &d);
+}
+
 std::string FormatDate(std::string_view value, std::string_view lang) {
   int y, m, d;
   if (!ParseDateOrTimestamp(value, &y, &m, &d)) return std::string(value);

@@ -183,6 +183,17 @@ TEST(TextDate, FormatsInSpanishAndEnglish) {
   EXPECT_EQ(FormatDateShort("2025-09-05", "en"), "Sep 5, 2025");
 }
 
+TEST(TextDate, RecognizesRfc3339Timestamps) {
+  EXPECT_TRUE(IsRfc3339Timestamp("2024-03-22T10:00:00Z"));
+  EXPECT_TRUE(IsRfc3339Timestamp("2024-03-22T10:00:00.5-06:00"));
+  EXPECT_FALSE(IsRfc3339Timestamp("2024-03-22"));
+  EXPECT_FALSE(IsRfc3339Timestamp("2024-03-22T10:00Z"));     // no seconds
+  EXPECT_FALSE(IsRfc3339Timestamp("2024-03-22T10:00:00"));   // no zone
+  EXPECT_FALSE(IsRfc3339Timestamp("2024-03-22 10:00:00Z"));  // space
+  EXPECT_FALSE(IsRfc3339Timestamp("2024-02-30T10:00:00Z"));
+  EXPECT_FALSE(IsRfc3339Timestamp("2024-03-22T10:00:00+0600"));
+}
+
 TEST(TextDate, FormatReturnsBadInputUnchanged) {
   for (const char* bad : {"", "mañana", "2024-02-30", "2024-03-22T25:00:00Z",
                           "2024-03-22T10:00:00Q", "2024-03-22X", "2024-03-22T10"}) {
