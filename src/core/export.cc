@@ -10,6 +10,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <set>
 
@@ -104,7 +105,7 @@ class TempFile {
   TempFile() {
     std::error_code ec;
     std::filesystem::path dir = std::filesystem::temp_directory_path(ec);
-    if (ec) dir = "/tmp";
+    if (ec) dir = P_tmpdir;  // the C library's own default
     dir_ = dir.string();
     path_ = (dir / "abierto-export-XXXXXX.xlsx").string();
     fd_ = mkstemps(path_.data(), 5);

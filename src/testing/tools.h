@@ -39,7 +39,7 @@ class TempFileWith {
   TempFileWith(std::string_view content, std::string_view suffix) {
     std::error_code ec;
     auto dir = std::filesystem::temp_directory_path(ec);
-    if (ec) dir = "/tmp";
+    if (ec) dir = P_tmpdir;  // the C library's own default
     path_ = (dir / ("abierto-test-XXXXXX" + std::string(suffix))).string();
     const int fd = mkstemps(path_.data(), static_cast<int>(suffix.size()));
     if (fd < 0) {
