@@ -61,13 +61,13 @@ struct Response {
 
 struct Options {
   std::string host = "127.0.0.1";
-  uint16_t port = 8080;  // 0: pick a free port (see Server::port())
-  int io_threads = 0;    // 0: one per core
+  uint16_t port = 8080;    // 0: pick a free port (see Server::port())
+  int io_threads = 0;      // 0: one per core
   int worker_threads = 0;  // 0: 2 per core, at least 4
   size_t max_header_bytes = 16 * 1024;
   size_t max_body_bytes = 16 * 1024 * 1024;
-  std::chrono::milliseconds read_timeout{15000};   // to read one whole request once started
-  std::chrono::milliseconds idle_timeout{30000};   // between keep-alive requests
+  std::chrono::milliseconds read_timeout{15000};    // to read one whole request once started
+  std::chrono::milliseconds idle_timeout{30000};    // between keep-alive requests
   std::chrono::milliseconds shutdown_grace{10000};  // for in-flight requests on Stop()
   int max_pipelined = 16;  // requests read ahead of their responses on one connection
   bool access_log = true;  // JSON lines on stderr

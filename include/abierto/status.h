@@ -100,9 +100,9 @@ class Result {
 #define ABIERTO_CONCAT_(a, b) ABIERTO_CONCAT_INNER_(a, b)
 
 // Returns the Status from the enclosing function when `expr` is not OK.
-#define RETURN_IF_ERROR(expr)                       \
-  do {                                              \
-    ::abierto::Status abierto_status_ = (expr);     \
+#define RETURN_IF_ERROR(expr)                          \
+  do {                                                 \
+    ::abierto::Status abierto_status_ = (expr);        \
     if (!abierto_status_.ok()) return abierto_status_; \
   } while (0)
 
