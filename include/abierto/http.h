@@ -61,13 +61,13 @@ struct Response {
 
 struct Options {
   std::string host = "127.0.0.1";
-  uint16_t port = 8080;  // 0: pick a free port (see Server::port())
-  int io_threads = 0;    // 0: one per core
+  uint16_t port = 8080;    // 0: pick a free port (see Server::port())
+  int io_threads = 0;      // 0: one per core
   int worker_threads = 0;  // 0: 2 per core, at least 4
   size_t max_header_bytes = 16 * 1024;
   size_t max_body_bytes = 16 * 1024 * 1024;
-  std::chrono::milliseconds read_timeout{15000};   // to read one whole request once started
-  std::chrono::milliseconds idle_timeout{30000};   // between keep-alive requests
+  std::chrono::milliseconds read_timeout{15000};    // to read one whole request once started
+  std::chrono::milliseconds idle_timeout{30000};    // between keep-alive requests
   std::chrono::milliseconds shutdown_grace{10000};  // for in-flight requests on Stop()
   int max_pipelined = 16;  // requests read ahead of their responses on one connection
   bool access_log = true;  // JSON lines on stderr
@@ -75,6 +75,8 @@ struct Options {
 
 using FastHandler = std::function<std::optional<Response>(const Request&)>;
 using Handler = std::function<Response(const Request&)>;
+
+class Server;
 
 // Counters and histogram for /metrics; thread-safe.
 class Metrics {
@@ -84,9 +86,12 @@ class Metrics {
   std::string Render() const;
 
  private:
+  friend class Server;  // feeds the active-connections gauge
   struct Impl;
   std::shared_ptr<Impl> impl_ = MakeImpl();
   static std::shared_ptr<Impl> MakeImpl();
+  // The open-connections gauge the server keeps up to date; lives as long as *this.
+  std::atomic<int64_t>* connections_gauge();
 };
 
 class Server {
