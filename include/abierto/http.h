@@ -76,6 +76,8 @@ struct Options {
 using FastHandler = std::function<std::optional<Response>(const Request&)>;
 using Handler = std::function<Response(const Request&)>;
 
+class Server;
+
 // Counters and histogram for /metrics; thread-safe.
 class Metrics {
  public:
@@ -84,9 +86,12 @@ class Metrics {
   std::string Render() const;
 
  private:
+  friend class Server;  // feeds the active-connections gauge
   struct Impl;
   std::shared_ptr<Impl> impl_ = MakeImpl();
   static std::shared_ptr<Impl> MakeImpl();
+  // The open-connections gauge the server keeps up to date; lives as long as *this.
+  std::atomic<int64_t>* connections_gauge();
 };
 
 class Server {
