@@ -105,7 +105,9 @@ class Server {
   bool Listen(std::string* error);
   // The bound port (useful with port 0). Valid after Listen().
   uint16_t port() const;
-  // Serves until Stop() or, if handle_signals, SIGINT/SIGTERM. Blocks.
+  // Serves until Stop() or, if handle_signals, SIGINT/SIGTERM. Blocks; after a stop it waits
+  // for open connections up to Options::shutdown_grace. Listens first if Listen() was not
+  // called. Serves once: a second call returns at once.
   void Run(bool handle_signals = true);
   // Begins a graceful stop; thread-safe, idempotent.
   void Stop();

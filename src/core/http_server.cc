@@ -1062,6 +1062,8 @@ void Server::Run(bool handle_signals) {
   guards.clear();
   for (auto& ioc : c.iocs) ioc->stop();
   for (auto& t : threads) t.join();
+  // Gives SIGINT/SIGTERM back their default action now that nobody waits for them.
+  c.signals.reset();
 }
 
 }  // namespace abierto::http

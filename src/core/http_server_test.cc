@@ -8,6 +8,7 @@
 #include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
+#include <csignal>
 #include <future>
 #include <sstream>
 #include <stdexcept>
@@ -495,6 +496,19 @@ TEST_F(HttpServerTest, StopBeforeAnyConnectionReturns) {
   EXPECT_EQ(run_.wait_for(kWait), std::future_status::ready);
 }
 
+TEST_F(HttpServerTest, SigtermStopsRunWhenSignalsAreHandled) {
+  server_ = std::make_unique<Server>(
+      options_, [](const Request&) -> std::optional<Response> { return Text("si", "/"); }, nullptr);
+  std::string error;
+  ASSERT_TRUE(server_->Listen(&error)) << error;
+  port_ = server_->port();
+  run_ = std::async(std::launch::async, [this] { server_->Run(true); });
+  // An answer proves the I/O threads run, and Run() installs the handlers before them.
+  EXPECT_EQ(Fetch(Get("/")).body, "si");
+  std::raise(SIGTERM);
+  EXPECT_EQ(run_.wait_for(kWait), std::future_status::ready);
+}
+
 TEST_F(HttpServerTest, MetricsCountResponses) {
   StartServer();
   Client c(port_);
@@ -506,7 +520,6 @@ TEST_F(HttpServerTest, MetricsCountResponses) {
   c.Send(Get("/eco"));
   ASSERT_TRUE(c.Read(&r));
   EXPECT_EQ(Fetch(Get("/eco/%zz")).status, 400);
-  Response no_route;
   EXPECT_EQ(Fetch(Get("/nada")).status, 404);
 
   std::string text = server_->metrics().Render();
