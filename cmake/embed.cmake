@@ -1,4 +1,5 @@
 # Writes OUT: a C++ table {path relative to ROOT, bytes} of every file in FILES.
+string(REPLACE "|" ";" FILES "${FILES}")
 set(body "")
 set(table "")
 set(i 0)

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -74,6 +75,11 @@ template <class T>
 class Result {
  public:
   Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  // Anything convertible to T (a json::object for a Result<json::value>, say).
+  template <class U, class = std::enable_if_t<std::is_convertible_v<U&&, T> &&
+                                              !std::is_same_v<std::decay_t<U>, T> &&
+                                              !std::is_same_v<std::decay_t<U>, Status>>>
+  Result(U&& value) : v_(std::in_place_index<0>, T(std::forward<U>(value))) {}  // NOLINT
   Result(Status status)                      // NOLINT
       : v_(status.ok() ? Status::Internal("Result built from an OK status") : std::move(status)) {}
 

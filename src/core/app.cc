@@ -1,5 +1,7 @@
 // The web application core. Handlers stay thin; everything shared lives here once: caller
 // resolution, routing, CSRF, the layout, error pages, the cache and the generic action forms.
+#include <sodium.h>
+
 #include <atomic>
 #include <cstdio>
 #include <mutex>
@@ -18,6 +20,12 @@ namespace abierto::web {
 namespace json = boost::json;
 
 namespace {
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
 
 constexpr char kLangCookie[] = "abierto_idioma";
 constexpr char kCsrfCookie[] = "abierto_csrf";
@@ -359,7 +367,7 @@ Result<json::object> ParseMultipart(std::string_view content_type, std::string_v
         param("name", &name);
         has_filename = param("filename", &filename);
       } else if (lower.rfind("content-type:", 0) == 0) {
-        ctype = std::string(text::Trim(line.substr(13)));
+        ctype = std::string(Trim(line.substr(13)));
       }
       i = e + 2;
     }

@@ -1,5 +1,7 @@
 // The plan module's actions: each read and write of plans, axes, commitments, matrix rows and
 // progress reports, with its input schema and permission rule.
+#include <sodium.h>
+
 #include "abierto/text.h"
 #include "modules/plan/plan.h"
 #include "modules/plan/tracking.h"

@@ -1,6 +1,9 @@
 // Demo content: the León PAMGA 2025-2027 route milestones and its four axes as the brochure
 // states them, with illustrative commitments and progress marked as examples. It is loaded
 // through the dispatcher like any other write, so it also exercises validation and audit.
+#include <map>
+#include <tuple>
+
 #include "modules/plan/plan.h"
 
 namespace abierto::plan {

@@ -1,6 +1,9 @@
 // The plan module's pages, exports, feed and read-only API. Each handler runs one read action
 // (plan.show, commitment.show, ...) and turns its JSON into a view, a file or a response; the
 // dashboard, the API and the exports therefore always agree.
+#include <algorithm>
+#include <map>
+
 #include "abierto/export.h"
 #include "abierto/svg.h"
 #include "abierto/text.h"
@@ -305,7 +308,9 @@ http::Response Export(RequestContext& ctx) {
     resp.content_type = "application/atom+xml; charset=utf-8";
     resp.body = exporter::RenderAtom(
         "tag:abierto,2025:plan/" + slug, Str(p.at("title")) + " — avances validados",
-        ctx.app.config().site_url + "/planes/" + slug + "/avances.atom", entries,
+        ctx.app.config().site_url + "/planes/" + slug + "/avances.atom",
+        ctx.app.config().site_url + "/planes/" + slug,
+        entries.empty() ? Str(p.at("as_of")) : entries.front().updated, entries,
         "Gobierno Abierto León");
     return resp;
   }
