@@ -9,19 +9,14 @@
 #include <string>
 #include <vector>
 
-#include "abierto/accounts.h"
 #include "abierto/web.h"
-#include "modules/plan/plan.h"
+#include "modules.h"
 
 namespace {
 
 using abierto::Status;
 
-const std::vector<abierto::web::ModuleRegistrar> kModules = {
-    abierto::web::RegisterWeb,
-    abierto::accounts::RegisterAccounts,
-    abierto::plan::Register,
-};
+const std::vector<abierto::web::ModuleRegistrar>& kModules = abierto::Modules();
 
 constexpr char kUsage[] =
     "Uso: abierto <comando> [opciones]\n"

@@ -50,8 +50,8 @@ struct Principal {
   Role role = Role::kAnonymous;
   std::string email;
   std::string name;
-  int64_t unit_id = 0;  // the responsible unit of an enlace, 0 for others
-  bool system = false;  // the command line acting as administrator
+  int64_t unit_id = 0;    // the responsible unit of an enlace, 0 for others
+  bool system = false;    // the command line acting as administrator
   std::string client_ip;  // for throttling; empty from the command line
 
   bool authenticated() const { return user_id != 0 || system; }
@@ -66,14 +66,14 @@ struct Principal {
 };
 
 enum class FieldType {
-  kString,    // one line of text
-  kText,      // several lines
-  kInt,       // 64-bit integer
-  kNumber,    // finite double
-  kDate,      // YYYY-MM-DD
-  kBool,      // true/false; absent in a form means false
-  kEnum,      // one of choices
-  kUrl,       // absolute http or https URL
+  kString,  // one line of text
+  kText,    // several lines
+  kInt,     // 64-bit integer
+  kNumber,  // finite double
+  kDate,    // YYYY-MM-DD
+  kBool,    // true/false; absent in a form means false
+  kEnum,    // one of choices
+  kUrl,     // absolute http or https URL
   kEmail,
   kPassword,  // text never echoed back into a form
   kId,        // positive integer id of a row
@@ -87,12 +87,22 @@ struct Field {
   size_t max_length = 200;  // in code points, for text types
   double min = -std::numeric_limits<double>::infinity();
   double max = std::numeric_limits<double>::infinity();
-  std::vector<std::string> choices;  // kEnum
+  std::vector<std::string> choices;     // kEnum
   size_t max_bytes = 10 * 1024 * 1024;  // kFile
 
-  Field& Required() { required = true; return *this; }
-  Field& MaxLength(size_t n) { max_length = n; return *this; }
-  Field& Range(double lo, double hi) { min = lo; max = hi; return *this; }
+  Field& Required() {
+    required = true;
+    return *this;
+  }
+  Field& MaxLength(size_t n) {
+    max_length = n;
+    return *this;
+  }
+  Field& Range(double lo, double hi) {
+    min = lo;
+    max = hi;
+    return *this;
+  }
 };
 
 Field StringField(std::string name, size_t max_length = 200);
@@ -134,11 +144,11 @@ struct ActionContext {
 };
 
 struct Action {
-  std::string name;    // "plan.progress.file"
+  std::string name;  // "plan.progress.file"
   bool mutating = false;
   std::vector<Role> roles;  // who may call; for reads usually every role
   std::vector<Field> input;
-  std::function<Status(const Input&)> check;                 // optional, cross-field
+  std::function<Status(const Input&)> check;                      // optional, cross-field
   std::function<Status(ActionContext&, const Input&)> authorize;  // optional, object-level
   std::function<Result<boost::json::value>(ActionContext&, const Input&)> handle;
 

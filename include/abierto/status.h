@@ -80,7 +80,7 @@ class Result {
                                               !std::is_same_v<std::decay_t<U>, T> &&
                                               !std::is_same_v<std::decay_t<U>, Status>>>
   Result(U&& value) : v_(std::in_place_index<0>, T(std::forward<U>(value))) {}  // NOLINT
-  Result(Status status)                      // NOLINT
+  Result(Status status)                                                         // NOLINT
       : v_(status.ok() ? Status::Internal("Result built from an OK status") : std::move(status)) {}
 
   bool ok() const { return v_.index() == 0; }

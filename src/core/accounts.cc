@@ -35,8 +35,8 @@ bool SafeEquals(std::string_view a, std::string_view b) {
 Result<std::string> HashPassword(std::string_view password) {
   char out[crypto_pwhash_STRBYTES];
   if (crypto_pwhash_str_alg(out, password.data(), password.size(),
-                            crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                            crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13) != 0)
+                            crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE,
+                            crypto_pwhash_ALG_ARGON2ID13) != 0)
     return Status::Internal("No se pudo calcular el hash de la contraseña");
   return std::string(out);
 }
@@ -156,8 +156,10 @@ Result<json::value> CreateUser(ActionContext& ctx, const Input& in) {
   if (role == Role::kEnlace && unit == 0)
     return Status::InvalidArgument("Un enlace debe pertenecer a una unidad responsable",
                                    {{"unit_id", "Elige la unidad responsable"}});
-  if (unit) RETURN_IF_ERROR(ctx.db.QueryOne("SELECT id FROM units WHERE id = ?", {unit},
-                                            "La unidad no existe").status());
+  if (unit)
+    RETURN_IF_ERROR(
+        ctx.db.QueryOne("SELECT id FROM units WHERE id = ?", {unit}, "La unidad no existe")
+            .status());
   ASSIGN_OR_RETURN(std::string hash, HashPassword(GetString(in, "password")));
   ASSIGN_OR_RETURN(
       db::Rows rows,
@@ -195,8 +197,8 @@ Result<json::value> Login(ActionContext& ctx, const Input& in) {
                    ctx.db.Query("SELECT id, email, name, role, unit_id, password_hash FROM "
                                 "users WHERE email = ?",
                                 {email}));
-  bool ok = !users.empty() &&
-            VerifyPassword(users[0].Text("password_hash"), GetString(in, "password"));
+  bool ok =
+      !users.empty() && VerifyPassword(users[0].Text("password_hash"), GetString(in, "password"));
   if (!ok) {
     // The failure must be kept even though the login fails, so the handler answers with a
     // value (committed) rather than an error (rolled back); the web layer turns it into 401.
@@ -214,8 +216,7 @@ Result<json::value> Login(ActionContext& ctx, const Input& in) {
                             {HashToken(token), users[0].Int("id"), csrf, ctx.now,
                              PlusSeconds(ctx.now, kSessionDays * 86400)})
                       .status());
-  RETURN_IF_ERROR(
-      ctx.db.Exec("DELETE FROM login_failures WHERE email = ?", {email}).status());
+  RETURN_IF_ERROR(ctx.db.Exec("DELETE FROM login_failures WHERE email = ?", {email}).status());
   return json::object{{"ok", true},
                       {"token", token},
                       {"user_id", users[0].Int("id")},
@@ -235,9 +236,10 @@ Result<SessionInfo> LookupSession(db::Connection& db, std::string_view token,
 }
 
 Result<Principal> LookupApiToken(db::Connection& db, std::string_view token) {
-  auto r = db.QueryOne("SELECT u.id, u.email, u.name, u.role, u.unit_id FROM api_tokens t "
-                       "JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?",
-                       {HashToken(token)}, "");
+  auto r = db.QueryOne(
+      "SELECT u.id, u.email, u.name, u.role, u.unit_id FROM api_tokens t "
+      "JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?",
+      {HashToken(token)}, "");
   if (!r.ok()) {
     if (r.status().code() == StatusCode::kNotFound)
       return Status::Unauthenticated("Token de API no válido");
@@ -249,22 +251,21 @@ Result<Principal> LookupApiToken(db::Connection& db, std::string_view token) {
 void RegisterAccounts(Registry& reg) {
   reg.AddMigration({"core", 1, kCoreSchema});
 
-  reg.AddAction({.name = "users.create",
-                 .mutating = true,
-                 .roles = {Role::kAdmin},
-                 .input = {EmailField("email").Required(), StringField("name", 120).Required(),
-                           EnumField("role", {"ciudadano", "enlace", "secretariado", "admin"})
-                               .Required(),
-                           IdField("unit_id"), PasswordField("password").Required()},
-                 .check =
-                     [](const Input& in) {
-                       if (GetString(in, "password").size() < 10)
-                         return Status::InvalidArgument(
-                             "Contraseña demasiado corta",
-                             {{"password", "Usa al menos 10 caracteres"}});
-                       return Status::Ok();
-                     },
-                 .handle = CreateUser});
+  reg.AddAction(
+      {.name = "users.create",
+       .mutating = true,
+       .roles = {Role::kAdmin},
+       .input = {EmailField("email").Required(), StringField("name", 120).Required(),
+                 EnumField("role", {"ciudadano", "enlace", "secretariado", "admin"}).Required(),
+                 IdField("unit_id"), PasswordField("password").Required()},
+       .check =
+           [](const Input& in) {
+             if (GetString(in, "password").size() < 10)
+               return Status::InvalidArgument("Contraseña demasiado corta",
+                                              {{"password", "Usa al menos 10 caracteres"}});
+             return Status::Ok();
+           },
+       .handle = CreateUser});
 
   reg.AddAction({.name = "session.login",
                  .mutating = true,
@@ -315,21 +316,20 @@ void RegisterAccounts(Registry& reg) {
                    return out;
                  }});
 
-  reg.AddAction({.name = "units.create",
-                 .mutating = true,
-                 .roles = {Role::kAdmin},
-                 .input = {StringField("name", 160).Required(), StringField("acronym", 20)},
-                 .handle = [](ActionContext& ctx, const Input& in) -> Result<json::value> {
-                   ASSIGN_OR_RETURN(db::Rows rows,
-                                    ctx.db.Query("INSERT INTO units (name, acronym, created_at) "
-                                                 "VALUES (?, ?, ?) RETURNING id",
-                                                 {GetString(in, "name"),
-                                                  GetString(in, "acronym"), ctx.now}));
-                   json::object after{{"name", GetString(in, "name")},
-                                      {"acronym", GetString(in, "acronym")}};
-                   RETURN_IF_ERROR(ctx.Audit("unit", rows[0].Int("id"), "units", nullptr, after));
-                   return json::object{{"id", rows[0].Int("id")}};
-                 }});
+  reg.AddAction(
+      {.name = "units.create",
+       .mutating = true,
+       .roles = {Role::kAdmin},
+       .input = {StringField("name", 160).Required(), StringField("acronym", 20)},
+       .handle = [](ActionContext& ctx, const Input& in) -> Result<json::value> {
+         ASSIGN_OR_RETURN(db::Rows rows,
+                          ctx.db.Query("INSERT INTO units (name, acronym, created_at) "
+                                       "VALUES (?, ?, ?) RETURNING id",
+                                       {GetString(in, "name"), GetString(in, "acronym"), ctx.now}));
+         json::object after{{"name", GetString(in, "name")}, {"acronym", GetString(in, "acronym")}};
+         RETURN_IF_ERROR(ctx.Audit("unit", rows[0].Int("id"), "units", nullptr, after));
+         return json::object{{"id", rows[0].Int("id")}};
+       }});
 }
 
 }  // namespace abierto::accounts

@@ -173,7 +173,8 @@ std::string RequestContext::FormToken() {
   std::string token = accounts::RandomToken();
   set_cookies.push_back(Cookie(kCsrfCookie, token, app.config().secure_cookies, -1));
   // Remember it for the rest of this request, so two forms on one page agree.
-  const_cast<http::Request&>(req).headers.emplace_back("cookie", std::string(kCsrfCookie) + "=" + token);
+  const_cast<http::Request&>(req).headers.emplace_back("cookie",
+                                                       std::string(kCsrfCookie) + "=" + token);
   return token;
 }
 
@@ -194,8 +195,8 @@ Result<json::object> RequestContext::ReadInput() {
         std::string_view s = b->get_string();
         std::string bin(s.size(), '\0');
         size_t len = 0;
-        if (sodium_base642bin(reinterpret_cast<unsigned char*>(bin.data()), bin.size(),
-                              s.data(), s.size(), nullptr, &len, nullptr,
+        if (sodium_base642bin(reinterpret_cast<unsigned char*>(bin.data()), bin.size(), s.data(),
+                              s.size(), nullptr, &len, nullptr,
                               sodium_base64_VARIANT_ORIGINAL) != 0)
           return Status::InvalidArgument("Archivo en base64 no válido",
                                          {{std::string(kv.key()), "base64 no válido"}});
@@ -293,7 +294,9 @@ http::Response RequestContext::Error(const Status& s) {
   json::array fields;
   for (const FieldError& f : s.fields())
     fields.push_back(json::object{{"field", T("field." + f.field)}, {"message", f.message}});
-  json::object view{{"status", s.HttpStatus()}, {"message", message}, {"fields", fields},
+  json::object view{{"status", s.HttpStatus()},
+                    {"message", message},
+                    {"fields", fields},
                     {"login", s.code() == StatusCode::kUnauthenticated}};
   return Page("error", std::move(view), T("error.title"), s.HttpStatus());
 }
@@ -329,7 +332,8 @@ Result<json::object> ParseMultipart(std::string_view content_type, std::string_v
     boundary = boundary.substr(0, semi);
   if (boundary.size() >= 2 && boundary.front() == '"' && boundary.back() == '"')
     boundary = boundary.substr(1, boundary.size() - 2);
-  if (boundary.empty() || boundary.size() > 200) return Status::InvalidArgument("Boundary no válido");
+  if (boundary.empty() || boundary.size() > 200)
+    return Status::InvalidArgument("Boundary no válido");
   std::string delim = "--" + std::string(boundary);
   json::object out;
   size_t pos = body.find(delim);
@@ -340,10 +344,12 @@ Result<json::object> ParseMultipart(std::string_view content_type, std::string_v
     if (body.substr(pos, 2) != "\r\n") return Status::InvalidArgument("Cuerpo multipart no válido");
     pos += 2;
     size_t hend = body.find("\r\n\r\n", pos);
-    if (hend == std::string_view::npos) return Status::InvalidArgument("Cuerpo multipart no válido");
+    if (hend == std::string_view::npos)
+      return Status::InvalidArgument("Cuerpo multipart no válido");
     std::string_view headers = body.substr(pos, hend - pos);
     size_t next = body.find("\r\n" + delim, hend + 4);
-    if (next == std::string_view::npos) return Status::InvalidArgument("Cuerpo multipart incompleto");
+    if (next == std::string_view::npos)
+      return Status::InvalidArgument("Cuerpo multipart incompleto");
     std::string_view data = body.substr(hend + 4, next - hend - 4);
     std::string name, filename, ctype = "application/octet-stream";
     bool has_filename = false;
@@ -377,8 +383,8 @@ Result<json::object> ParseMultipart(std::string_view content_type, std::string_v
         // Keep only the last path component: browsers on Windows may send "C:\x\y.pdf".
         size_t slash = filename.find_last_of("/\\");
         if (slash != std::string::npos) filename = filename.substr(slash + 1);
-        out[name] = json::object{{"name", filename}, {"content_type", ctype},
-                                 {"data", json::string(data)}};
+        out[name] =
+            json::object{{"name", filename}, {"content_type", ctype}, {"data", json::string(data)}};
       }
     } else {
       out[name] = json::string(data);
@@ -528,20 +534,40 @@ json::array FieldsView(RequestContext& ctx, const Action& a, const json::object&
     if (help != "help." + f.name) fv["help"] = help;
     std::string value;
     if (const json::value* v = values.if_contains(f.name); v && f.type != FieldType::kPassword) {
-      if (v->is_string()) value = std::string(v->get_string());
-      else if (!v->is_object()) value = json::serialize(*v);
+      if (v->is_string())
+        value = std::string(v->get_string());
+      else if (!v->is_object())
+        value = json::serialize(*v);
     }
     fv["value"] = value;
     const char* kind = "text";
     switch (f.type) {
-      case FieldType::kText: fv["textarea"] = true; break;
-      case FieldType::kInt: case FieldType::kId: kind = "number"; break;
-      case FieldType::kNumber: kind = "text"; fv["inputmode"] = "decimal"; break;
-      case FieldType::kDate: kind = "date"; break;
-      case FieldType::kUrl: kind = "url"; break;
-      case FieldType::kEmail: kind = "email"; break;
-      case FieldType::kPassword: kind = "password"; break;
-      case FieldType::kFile: kind = "file"; break;
+      case FieldType::kText:
+        fv["textarea"] = true;
+        break;
+      case FieldType::kInt:
+      case FieldType::kId:
+        kind = "number";
+        break;
+      case FieldType::kNumber:
+        kind = "text";
+        fv["inputmode"] = "decimal";
+        break;
+      case FieldType::kDate:
+        kind = "date";
+        break;
+      case FieldType::kUrl:
+        kind = "url";
+        break;
+      case FieldType::kEmail:
+        kind = "email";
+        break;
+      case FieldType::kPassword:
+        kind = "password";
+        break;
+      case FieldType::kFile:
+        kind = "file";
+        break;
       case FieldType::kBool:
         fv["checkbox"] = true;
         fv["checked"] = value == "true" || value == "1" || value == "on";
@@ -549,14 +575,14 @@ json::array FieldsView(RequestContext& ctx, const Action& a, const json::object&
       case FieldType::kEnum: {
         json::array opts;
         for (const std::string& c : f.choices)
-          opts.push_back(json::object{{"value", c},
-                                      {"label", ctx.T("choice." + c)},
-                                      {"selected", c == value}});
+          opts.push_back(json::object{
+              {"value", c}, {"label", ctx.T("choice." + c)}, {"selected", c == value}});
         fv["select"] = true;
         fv["options"] = std::move(opts);
         break;
       }
-      default: break;
+      default:
+        break;
     }
     fv["type"] = kind;
     // Ids given in the link (the action this report is about) are context, not a question.
@@ -572,17 +598,17 @@ json::array FieldsView(RequestContext& ctx, const Action& a, const json::object&
 http::Response ActionForm(RequestContext& ctx, const Action& a, json::object values,
                           const Status& error) {
   std::vector<FieldError> errors = error.fields();
-  json::object view{{"action", a.name},
-                    {"heading", ctx.T("action." + a.name)},
-                    {"fields", FieldsView(ctx, a, values, errors)},
-                    {"multipart", std::any_of(a.input.begin(), a.input.end(),
-                                              [](const Field& f) {
-                                                return f.type == FieldType::kFile;
-                                              })},
-                    {"csrf", ctx.FormToken()},
-                    {"next", SafeNext(ctx.Query("next"), "/panel")}};
+  json::object view{
+      {"action", a.name},
+      {"heading", ctx.T("action." + a.name)},
+      {"fields", FieldsView(ctx, a, values, errors)},
+      {"multipart", std::any_of(a.input.begin(), a.input.end(),
+                                [](const Field& f) { return f.type == FieldType::kFile; })},
+      {"csrf", ctx.FormToken()},
+      {"next", SafeNext(ctx.Query("next"), "/panel")}};
   if (!error.ok()) view["error"] = error.message();
-  return ctx.Page("form", std::move(view), ctx.T("action." + a.name), error.ok() ? 200 : error.HttpStatus());
+  return ctx.Page("form", std::move(view), ctx.T("action." + a.name),
+                  error.ok() ? 200 : error.HttpStatus());
 }
 
 }  // namespace
@@ -716,11 +742,11 @@ http::Response Healthz(RequestContext& ctx) {
   if (!rev.ok())
     return ctx.Json(json::object{{"status", "error"}, {"message", "base de datos no disponible"}},
                     503);
-  return ctx.Json(json::object{{"status", "ok"},
-                               {"revision", *rev},
-                               {"db", ctx.db.dialect() == db::Dialect::kSqlite ? "sqlite"
-                                                                               : "postgresql"},
-                               {"version", ABIERTO_VERSION}});
+  return ctx.Json(
+      json::object{{"status", "ok"},
+                   {"revision", *rev},
+                   {"db", ctx.db.dialect() == db::Dialect::kSqlite ? "sqlite" : "postgresql"},
+                   {"version", ABIERTO_VERSION}});
 }
 
 http::Response MetricsPage(RequestContext& ctx) {
@@ -732,9 +758,8 @@ http::Response MetricsPage(RequestContext& ctx) {
 }
 
 http::Response LoginForm(RequestContext& ctx, const Status& error, std::string email) {
-  json::object view{{"csrf", ctx.FormToken()},
-                    {"next", SafeNext(ctx.Query("next"), "/panel")},
-                    {"email", email}};
+  json::object view{
+      {"csrf", ctx.FormToken()}, {"next", SafeNext(ctx.Query("next"), "/panel")}, {"email", email}};
   if (!error.ok()) view["error"] = error.message();
   return ctx.Page("login", std::move(view), ctx.T("login.title"),
                   error.ok() ? 200 : error.HttpStatus());
@@ -767,14 +792,15 @@ http::Response Logout(RequestContext& ctx) {
     auto out = ctx.Run("session.logout", json::object{{"token", ctx.session_token}});
     if (!out.ok()) return ctx.Error(out.status());
   }
-  ctx.set_cookies.push_back(Cookie(accounts::kSessionCookie, "", ctx.app.config().secure_cookies, 0));
+  ctx.set_cookies.push_back(
+      Cookie(accounts::kSessionCookie, "", ctx.app.config().secure_cookies, 0));
   return ctx.Redirect("/");
 }
 
 http::Response Language(RequestContext& ctx) {
   std::string lang = ctx.Query("lang") == "en" ? "en" : "es";
-  ctx.set_cookies.push_back(Cookie(kLangCookie, lang, ctx.app.config().secure_cookies,
-                                   365 * 86400));
+  ctx.set_cookies.push_back(
+      Cookie(kLangCookie, lang, ctx.app.config().secure_cookies, 365 * 86400));
   return ctx.Redirect(SafeNext(ctx.Query("next"), "/"));
 }
 
@@ -817,20 +843,22 @@ http::Response FormPost(RequestContext& ctx) {
   if (!out.ok()) {
     json::object values = *in;
     for (const Field& f : a->input)
-      if (f.type == FieldType::kId && ctx.Query(f.name).size()) values["_prefilled_" + f.name] = true;
+      if (f.type == FieldType::kId && ctx.Query(f.name).size())
+        values["_prefilled_" + f.name] = true;
     return ActionForm(ctx, *a, std::move(values), out.status());
   }
   std::string next = "/panel";
   if (const json::value* v = in->if_contains("next"); v && v->is_string())
     next = SafeNext(v->get_string(), "/panel");
-  return ctx.Redirect(next + (next.find('?') == std::string::npos ? "?" : "&") + "hecho=" + a->name);
+  return ctx.Redirect(next + (next.find('?') == std::string::npos ? "?" : "&") +
+                      "hecho=" + a->name);
 }
 
 json::object FieldSchema(const Field& f) {
-  static const char* kTypes[] = {"string", "text", "integer", "number", "date", "boolean",
-                                 "enum", "url", "email", "password", "id", "file"};
-  json::object o{{"name", f.name}, {"type", kTypes[static_cast<int>(f.type)]},
-                 {"required", f.required}};
+  static const char* kTypes[] = {"string", "text", "integer", "number",   "date", "boolean",
+                                 "enum",   "url",  "email",   "password", "id",   "file"};
+  json::object o{
+      {"name", f.name}, {"type", kTypes[static_cast<int>(f.type)]}, {"required", f.required}};
   if (f.type == FieldType::kString || f.type == FieldType::kText) o["max_length"] = f.max_length;
   if (f.type == FieldType::kEnum) o["choices"] = json::value_from(f.choices);
   if (std::isfinite(f.min) && f.type != FieldType::kId) o["min"] = f.min;
@@ -844,8 +872,8 @@ http::Response ApiActions(RequestContext& ctx) {
     json::array roles, fields;
     for (Role r : a.roles) roles.push_back(json::string(RoleName(r)));
     for (const Field& f : a.input) fields.push_back(FieldSchema(f));
-    out.push_back(json::object{{"name", a.name}, {"mutating", a.mutating}, {"roles", roles},
-                               {"input", fields}});
+    out.push_back(json::object{
+        {"name", a.name}, {"mutating", a.mutating}, {"roles", roles}, {"input", fields}});
   }
   return ctx.Json(json::object{{"actions", out}});
 }
@@ -873,7 +901,8 @@ http::Response ApiAction(RequestContext& ctx) {
 void RegisterWeb(Registry& reg) {
   reg.AddRoute({"GET", "/healthz", Healthz});
   reg.AddRoute({"GET", "/metrics", MetricsPage});
-  reg.AddRoute({"GET", "/entrar", [](RequestContext& c) { return LoginForm(c, Status::Ok(), ""); }});
+  reg.AddRoute(
+      {"GET", "/entrar", [](RequestContext& c) { return LoginForm(c, Status::Ok(), ""); }});
   reg.AddRoute({"POST", "/entrar", LoginPost});
   reg.AddRoute({"POST", "/salir", Logout});
   reg.AddRoute({"GET", "/idioma", Language});

@@ -12,11 +12,16 @@ namespace json = boost::json;
 
 const char* RoleName(Role r) {
   switch (r) {
-    case Role::kAnonymous: return "anonimo";
-    case Role::kCiudadano: return "ciudadano";
-    case Role::kEnlace: return "enlace";
-    case Role::kSecretariado: return "secretariado";
-    case Role::kAdmin: return "admin";
+    case Role::kAnonymous:
+      return "anonimo";
+    case Role::kCiudadano:
+      return "ciudadano";
+    case Role::kEnlace:
+      return "enlace";
+    case Role::kSecretariado:
+      return "secretariado";
+    case Role::kAdmin:
+      return "admin";
   }
   return "anonimo";
 }
@@ -62,9 +67,7 @@ Field EmailField(std::string name) {
 Field PasswordField(std::string name) {
   return Make(std::move(name), FieldType::kPassword).MaxLength(200);
 }
-Field IdField(std::string name) {
-  return Make(std::move(name), FieldType::kId).Range(1, 9.0e15);
-}
+Field IdField(std::string name) { return Make(std::move(name), FieldType::kId).Range(1, 9.0e15); }
 Field FileField(std::string name, size_t max_bytes) {
   Field f = Make(std::move(name), FieldType::kFile);
   f.max_bytes = max_bytes;
@@ -105,9 +108,7 @@ bool Action::Allows(Role r) const {
   return false;
 }
 
-std::vector<Role> Everyone() {
-  return {std::begin(kAllRoles), std::end(kAllRoles)};
-}
+std::vector<Role> Everyone() { return {std::begin(kAllRoles), std::end(kAllRoles)}; }
 std::vector<Role> Staff() { return {Role::kEnlace, Role::kSecretariado, Role::kAdmin}; }
 
 namespace {
@@ -119,8 +120,8 @@ size_t CodePoints(std::string_view s) {
 }
 
 std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' ||
-                        s.front() == '\n'))
+  while (!s.empty() &&
+         (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
     s.remove_prefix(1);
   while (!s.empty() &&
          (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
@@ -164,8 +165,7 @@ bool LooksLikeEmail(std::string_view s) {
   if (at == std::string_view::npos || at == 0 || at + 1 >= s.size()) return false;
   if (s.find('@', at + 1) != std::string_view::npos) return false;
   std::string_view domain = s.substr(at + 1);
-  if (domain.find('.') == std::string_view::npos || domain.front() == '.' ||
-      domain.back() == '.')
+  if (domain.find('.') == std::string_view::npos || domain.front() == '.' || domain.back() == '.')
     return false;
   for (char c : s)
     if (c == ' ' || c == '<' || c == '>' || c == '"' || c == ',' || c == ';') return false;
@@ -179,8 +179,7 @@ std::string ValidateOne(const Field& f, const json::value& raw, json::value* out
     const json::object& o = raw.get_object();
     const json::value* data = o.if_contains("data");
     const json::value* name = o.if_contains("name");
-    if (!data || !data->is_string() || !name || !name->is_string())
-      return "Archivo no válido";
+    if (!data || !data->is_string() || !name || !name->is_string()) return "Archivo no válido";
     if (data->get_string().size() > f.max_bytes) return "El archivo excede el tamaño máximo";
     if (data->get_string().empty()) return "El archivo está vacío";
     *out = raw;
@@ -193,9 +192,12 @@ std::string ValidateOne(const Field& f, const json::value& raw, json::value* out
     }
     std::string t;
     if (!AsText(raw, &t)) return "Valor no válido";
-    if (t == "1" || t == "true" || t == "on" || t == "si" || t == "sí") *out = true;
-    else if (t == "0" || t == "false" || t == "off" || t == "no") *out = false;
-    else return "Debe ser sí o no";
+    if (t == "1" || t == "true" || t == "on" || t == "si" || t == "sí")
+      *out = true;
+    else if (t == "0" || t == "false" || t == "off" || t == "no")
+      *out = false;
+    else
+      return "Debe ser sí o no";
     return "";
   }
   std::string t;
@@ -307,8 +309,8 @@ Status Gate(const Action& a, const Principal& who) {
 }
 }  // namespace
 
-Result<json::value> Dispatcher::Run(db::Connection& db, const Principal& who,
-                                     std::string_view name, const json::object& raw) const {
+Result<json::value> Dispatcher::Run(db::Connection& db, const Principal& who, std::string_view name,
+                                    const json::object& raw) const {
   const Action* a = registry_.FindAction(name);
   if (!a) return Status::NotFound("La operación no existe");
   RETURN_IF_ERROR(Gate(*a, who));

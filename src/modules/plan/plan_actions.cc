@@ -36,10 +36,14 @@ json::object Snapshot(const db::Row& r) {
   const auto& names = r.names();
   for (size_t i = 0; i < names.size(); ++i) {
     const db::Value& v = r.values()[i];
-    if (std::holds_alternative<int64_t>(v)) o[names[i]] = std::get<int64_t>(v);
-    else if (std::holds_alternative<double>(v)) o[names[i]] = std::get<double>(v);
-    else if (std::holds_alternative<std::string>(v)) o[names[i]] = std::get<std::string>(v);
-    else o[names[i]] = nullptr;
+    if (std::holds_alternative<int64_t>(v))
+      o[names[i]] = std::get<int64_t>(v);
+    else if (std::holds_alternative<double>(v))
+      o[names[i]] = std::get<double>(v);
+    else if (std::holds_alternative<std::string>(v))
+      o[names[i]] = std::get<std::string>(v);
+    else
+      o[names[i]] = nullptr;
   }
   return o;
 }
@@ -55,18 +59,19 @@ Result<json::object> RowSnapshot(db::Connection& db, const char* table, int64_t 
 // --- plans ------------------------------------------------------------------------------------
 
 std::vector<Field> PlanFields() {
-  return {StringField("title", 200).Required(),
-          StringField("slug", 80),
-          TextField("description", 5000),
-          DateField("period_start").Required(),
-          DateField("period_end").Required(),
-          EnumField("status", {"borrador", "aprobado", "en_implementacion", "concluido"}).Required(),
-          StringField("approved_session", 200),
-          DateField("approved_on"),
-          NumberField("delay_points").Range(0, 100),
-          NumberField("critical_points").Range(0, 100),
-          IntField("target_citizens").Range(1, 1000000),
-          IntField("target_organizations").Range(1, 100000)};
+  return {
+      StringField("title", 200).Required(),
+      StringField("slug", 80),
+      TextField("description", 5000),
+      DateField("period_start").Required(),
+      DateField("period_end").Required(),
+      EnumField("status", {"borrador", "aprobado", "en_implementacion", "concluido"}).Required(),
+      StringField("approved_session", 200),
+      DateField("approved_on"),
+      NumberField("delay_points").Range(0, 100),
+      NumberField("critical_points").Range(0, 100),
+      IntField("target_citizens").Range(1, 1000000),
+      IntField("target_organizations").Range(1, 100000)};
 }
 
 Status PlanCheck(const Input& in) {
@@ -155,9 +160,10 @@ std::vector<Field> CommitmentFields() {
 }
 
 Status CommitmentRefs(ActionContext& ctx, const Input& in) {
-  RETURN_IF_ERROR(ctx.db.QueryOne("SELECT id FROM axes WHERE id = ?", {GetInt(in, "axis_id")},
-                                  "El eje no existe")
-                      .status());
+  RETURN_IF_ERROR(
+      ctx.db
+          .QueryOne("SELECT id FROM axes WHERE id = ?", {GetInt(in, "axis_id")}, "El eje no existe")
+          .status());
   auto u = ctx.db.QueryOne("SELECT id FROM units WHERE id = ?", {GetInt(in, "unit_id")}, "");
   if (!u.ok())
     return Status::InvalidArgument("La unidad responsable no existe",
@@ -167,14 +173,14 @@ Status CommitmentRefs(ActionContext& ctx, const Input& in) {
 
 std::vector<db::Value> CommitmentValues(ActionContext& ctx, const Input& in) {
   std::string ogp;
-  for (const char* v : {"transparencia", "participacion", "rendicion_de_cuentas",
-                        "tecnologia_e_innovacion"})
+  for (const char* v :
+       {"transparencia", "participacion", "rendicion_de_cuentas", "tecnologia_e_innovacion"})
     if (GetBool(in, std::string("ogp_") + v)) ogp += (ogp.empty() ? "" : ",") + std::string(v);
   auto unit = ctx.db.QueryOne("SELECT name FROM units WHERE id = ?", {GetInt(in, "unit_id")}, "");
-  std::string search = text::Fold(GetString(in, "code") + " " + GetString(in, "title") + " " +
-                                  GetString(in, "problem") + " " + GetString(in, "objective") +
-                                  " " + GetString(in, "co_responsible") + " " +
-                                  (unit.ok() ? unit->Text("name") : ""));
+  std::string search =
+      text::Fold(GetString(in, "code") + " " + GetString(in, "title") + " " +
+                 GetString(in, "problem") + " " + GetString(in, "objective") + " " +
+                 GetString(in, "co_responsible") + " " + (unit.ok() ? unit->Text("name") : ""));
   return {GetInt(in, "axis_id"),
           GetString(in, "code"),
           GetString(in, "title"),
@@ -234,22 +240,22 @@ Result<json::value> CommitmentUpdate(ActionContext& ctx, const Input& in) {
 // --- matrix rows --------------------------------------------------------------------------------
 
 std::vector<Field> ActionFields() {
-  return {IdField("commitment_id").Required(),
-          IntField("position").Range(0, 1000),
-          TextField("description", 2000).Required(),
-          StringField("responsible", 300).Required(),
-          NumberField("goal_value").Required().Range(-1e12, 1e12),
-          StringField("goal_unit", 100).Required(),
-          StringField("indicator_name", 300).Required(),
-          TextField("indicator_method", 2000),
-          NumberField("baseline").Range(-1e12, 1e12),
-          NumberField("indicator_target").Required().Range(-1e12, 1e12),
-          EnumField("frequency", {"mensual", "trimestral", "semestral", "anual", "unica"})
-              .Required(),
-          TextField("verification", 2000).Required(),
-          DateField("start_date"),
-          DateField("due_date").Required(),
-          NumberField("weight").Range(0.01, 1000)};
+  return {
+      IdField("commitment_id").Required(),
+      IntField("position").Range(0, 1000),
+      TextField("description", 2000).Required(),
+      StringField("responsible", 300).Required(),
+      NumberField("goal_value").Required().Range(-1e12, 1e12),
+      StringField("goal_unit", 100).Required(),
+      StringField("indicator_name", 300).Required(),
+      TextField("indicator_method", 2000),
+      NumberField("baseline").Range(-1e12, 1e12),
+      NumberField("indicator_target").Required().Range(-1e12, 1e12),
+      EnumField("frequency", {"mensual", "trimestral", "semestral", "anual", "unica"}).Required(),
+      TextField("verification", 2000).Required(),
+      DateField("start_date"),
+      DateField("due_date").Required(),
+      NumberField("weight").Range(0.01, 1000)};
 }
 
 Result<db::Row> CommitmentOf(db::Connection& db, int64_t commitment_id) {
@@ -267,13 +273,13 @@ Status ActionDatesFit(const db::Row& c, const Input& in) {
 }
 
 std::vector<db::Value> ActionValues(const Input& in) {
-  return {GetInt(in, "commitment_id"),   GetInt(in, "position", 1),
-          GetString(in, "description"),  GetString(in, "responsible"),
-          GetNumber(in, "goal_value"),   GetString(in, "goal_unit"),
+  return {GetInt(in, "commitment_id"),     GetInt(in, "position", 1),
+          GetString(in, "description"),    GetString(in, "responsible"),
+          GetNumber(in, "goal_value"),     GetString(in, "goal_unit"),
           GetString(in, "indicator_name"), GetString(in, "indicator_method"),
-          GetNumber(in, "baseline"),     GetNumber(in, "indicator_target"),
-          GetString(in, "frequency"),    GetString(in, "verification"),
-          OptText(in, "start_date"),     GetString(in, "due_date"),
+          GetNumber(in, "baseline"),       GetNumber(in, "indicator_target"),
+          GetString(in, "frequency"),      GetString(in, "verification"),
+          OptText(in, "start_date"),       GetString(in, "due_date"),
           GetNumber(in, "weight", 1)};
 }
 
@@ -319,9 +325,10 @@ constexpr size_t kMaxEvidenceBytes = 10 * 1024 * 1024;
 
 // The unit responsible for the commitment a matrix row belongs to.
 Result<db::Row> ActionOwner(db::Connection& db, int64_t action_id) {
-  return db.QueryOne("SELECT pa.id, pa.commitment_id, c.unit_id, c.start_date FROM plan_actions "
-                     "pa JOIN commitments c ON c.id = pa.commitment_id WHERE pa.id = ?",
-                     {action_id}, "La acción no existe");
+  return db.QueryOne(
+      "SELECT pa.id, pa.commitment_id, c.unit_id, c.start_date FROM plan_actions "
+      "pa JOIN commitments c ON c.id = pa.commitment_id WHERE pa.id = ?",
+      {action_id}, "La acción no existe");
 }
 
 Status ProgressAuthorize(ActionContext& ctx, const Input& in) {
@@ -346,13 +353,13 @@ Result<int64_t> StoreFile(ActionContext& ctx, const json::object& f) {
   crypto_hash_sha256(hash, reinterpret_cast<const unsigned char*>(data.data()), data.size());
   char hex[65];
   sodium_bin2hex(hex, sizeof hex, hash, sizeof hash);
-  ASSIGN_OR_RETURN(db::Rows rows,
-                   ctx.db.Query("INSERT INTO files (name, content_type, size, sha256, data, "
-                                "created_by, created_at) VALUES (?,?,?,?,?,?,?) RETURNING id",
-                                {name, ctype, static_cast<int64_t>(data.size()), std::string(hex),
-                                 db::Blob{data},
-                                 ctx.who.user_id ? db::Value(ctx.who.user_id) : db::Value(),
-                                 ctx.now}));
+  ASSIGN_OR_RETURN(
+      db::Rows rows,
+      ctx.db.Query(
+          "INSERT INTO files (name, content_type, size, sha256, data, "
+          "created_by, created_at) VALUES (?,?,?,?,?,?,?) RETURNING id",
+          {name, ctype, static_cast<int64_t>(data.size()), std::string(hex), db::Blob{data},
+           ctx.who.user_id ? db::Value(ctx.who.user_id) : db::Value(), ctx.now}));
   return rows[0].Int("id");
 }
 
@@ -391,23 +398,24 @@ Result<json::value> Review(ActionContext& ctx, const Input& in, bool accept) {
   if (r.Text("status") != "pendiente")
     return Status::Conflict("Este reporte ya fue revisado (" + r.Text("status") + ")");
   ASSIGN_OR_RETURN(json::object before, RowSnapshot(ctx.db, "progress_reports", id));
-  RETURN_IF_ERROR(ctx.db
-                      .Exec("UPDATE progress_reports SET status = ?, reason = ?, reviewed_by = ?, "
-                            "reviewed_at = ? WHERE id = ? AND status = 'pendiente'",
-                            {std::string(accept ? "validado" : "devuelto"),
-                             GetString(in, "reason"),
-                             ctx.who.user_id ? db::Value(ctx.who.user_id) : db::Value(), ctx.now,
-                             id})
-                      .status());
+  RETURN_IF_ERROR(
+      ctx.db
+          .Exec("UPDATE progress_reports SET status = ?, reason = ?, reviewed_by = ?, "
+                "reviewed_at = ? WHERE id = ? AND status = 'pendiente'",
+                {std::string(accept ? "validado" : "devuelto"), GetString(in, "reason"),
+                 ctx.who.user_id ? db::Value(ctx.who.user_id) : db::Value(), ctx.now, id})
+          .status());
   ASSIGN_OR_RETURN(json::object after, RowSnapshot(ctx.db, "progress_reports", id));
   RETURN_IF_ERROR(ctx.Audit("progress", id, Scope(r.Int("commitment_id")), before, after));
   return json::object{{"id", id}, {"status", after["status"]}};
 }
 
-// --- reads ----------------------------------------------------------------------------------------
+// --- reads
+// ----------------------------------------------------------------------------------------
 
 Result<json::value> PlanList(ActionContext& ctx, const Input&) {
-  ASSIGN_OR_RETURN(db::Rows rows, ctx.db.Query("SELECT slug FROM plans ORDER BY period_start DESC, id"));
+  ASSIGN_OR_RETURN(db::Rows rows,
+                   ctx.db.Query("SELECT slug FROM plans ORDER BY period_start DESC, id"));
   json::array out;
   for (const db::Row& r : rows) {
     ASSIGN_OR_RETURN(json::object p, LoadPlan(ctx.db, r.Text("slug"), ctx.today));
@@ -465,8 +473,11 @@ Result<json::value> CommitmentShow(ActionContext& ctx, const Input& in) {
       if (c["id"].as_int64() != id) continue;
       json::object out = c;
       out["axis"] = json::object{{"id", ax["id"]}, {"title", ax["title"]}};
-      out["plan"] = json::object{{"id", p["id"]}, {"slug", p["slug"]}, {"title", p["title"]},
-                                 {"thresholds", p["thresholds"]}, {"rule", p["rule"]}};
+      out["plan"] = json::object{{"id", p["id"]},
+                                 {"slug", p["slug"]},
+                                 {"title", p["title"]},
+                                 {"thresholds", p["thresholds"]},
+                                 {"rule", p["rule"]}};
       ASSIGN_OR_RETURN(out["history"], History(ctx.db, Scope(id)));
       return out;
     }
@@ -586,69 +597,69 @@ void RegisterActions(Registry& reg) {
                  .check = PlanCheck,
                  .handle = PlanUpdate});
 
-  reg.AddAction({.name = "plan.milestone.create",
-                 .mutating = true,
-                 .roles = kEditors,
-                 .input = {IdField("plan_id").Required(), DateField("date").Required(),
-                           DateField("end_date"), StringField("title", 300).Required(),
-                           TextField("description", 5000)},
-                 .check = [](const Input& in) { return DatesInOrder(in, "date", "end_date"); },
-                 .handle = [](ActionContext& ctx, const Input& in) -> Result<json::value> {
-                   int64_t plan = GetInt(in, "plan_id");
-                   RETURN_IF_ERROR(ctx.db.QueryOne("SELECT id FROM plans WHERE id = ?", {plan},
-                                                   "El plan no existe")
-                                       .status());
-                   ASSIGN_OR_RETURN(db::Rows rows,
-                                    ctx.db.Query("INSERT INTO plan_milestones (plan_id, date, "
-                                                 "end_date, title, description) VALUES "
-                                                 "(?,?,?,?,?) RETURNING id",
-                                                 {plan, GetString(in, "date"),
-                                                  OptText(in, "end_date"), GetString(in, "title"),
-                                                  GetString(in, "description")}));
-                   int64_t id = rows[0].Int("id");
-                   ASSIGN_OR_RETURN(json::object after, RowSnapshot(ctx.db, "plan_milestones", id));
-                   RETURN_IF_ERROR(ctx.Audit("milestone", id, "plan:" + std::to_string(plan),
-                                             nullptr, after));
-                   return json::object{{"id", id}};
-                 }});
+  reg.AddAction(
+      {.name = "plan.milestone.create",
+       .mutating = true,
+       .roles = kEditors,
+       .input = {IdField("plan_id").Required(), DateField("date").Required(), DateField("end_date"),
+                 StringField("title", 300).Required(), TextField("description", 5000)},
+       .check = [](const Input& in) { return DatesInOrder(in, "date", "end_date"); },
+       .handle = [](ActionContext& ctx, const Input& in) -> Result<json::value> {
+         int64_t plan = GetInt(in, "plan_id");
+         RETURN_IF_ERROR(
+             ctx.db.QueryOne("SELECT id FROM plans WHERE id = ?", {plan}, "El plan no existe")
+                 .status());
+         ASSIGN_OR_RETURN(db::Rows rows,
+                          ctx.db.Query("INSERT INTO plan_milestones (plan_id, date, "
+                                       "end_date, title, description) VALUES "
+                                       "(?,?,?,?,?) RETURNING id",
+                                       {plan, GetString(in, "date"), OptText(in, "end_date"),
+                                        GetString(in, "title"), GetString(in, "description")}));
+         int64_t id = rows[0].Int("id");
+         ASSIGN_OR_RETURN(json::object after, RowSnapshot(ctx.db, "plan_milestones", id));
+         RETURN_IF_ERROR(
+             ctx.Audit("milestone", id, "plan:" + std::to_string(plan), nullptr, after));
+         return json::object{{"id", id}};
+       }});
 
-  reg.AddAction({.name = "axis.create",
-                 .mutating = true,
-                 .roles = kEditors,
-                 .input = {IdField("plan_id").Required(), IntField("position").Range(0, 1000),
-                           StringField("title", 200).Required(), TextField("description", 5000)},
-                 .handle = [](ActionContext& ctx, const Input& in) -> Result<json::value> {
-                   int64_t plan = GetInt(in, "plan_id");
-                   RETURN_IF_ERROR(ctx.db.QueryOne("SELECT id FROM plans WHERE id = ?", {plan},
-                                                   "El plan no existe")
-                                       .status());
-                   ASSIGN_OR_RETURN(db::Rows rows,
-                                    ctx.db.Query("INSERT INTO axes (plan_id, position, title, "
-                                                 "description) VALUES (?,?,?,?) RETURNING id",
-                                                 {plan, GetInt(in, "position", 1),
-                                                  GetString(in, "title"),
-                                                  GetString(in, "description")}));
-                   int64_t id = rows[0].Int("id");
-                   ASSIGN_OR_RETURN(json::object after, RowSnapshot(ctx.db, "axes", id));
-                   RETURN_IF_ERROR(
-                       ctx.Audit("axis", id, "plan:" + std::to_string(plan), nullptr, after));
-                   return json::object{{"id", id}};
-                 }});
+  reg.AddAction(
+      {.name = "axis.create",
+       .mutating = true,
+       .roles = kEditors,
+       .input = {IdField("plan_id").Required(), IntField("position").Range(0, 1000),
+                 StringField("title", 200).Required(), TextField("description", 5000)},
+       .handle = [](ActionContext& ctx, const Input& in) -> Result<json::value> {
+         int64_t plan = GetInt(in, "plan_id");
+         RETURN_IF_ERROR(
+             ctx.db.QueryOne("SELECT id FROM plans WHERE id = ?", {plan}, "El plan no existe")
+                 .status());
+         ASSIGN_OR_RETURN(db::Rows rows,
+                          ctx.db.Query("INSERT INTO axes (plan_id, position, title, "
+                                       "description) VALUES (?,?,?,?) RETURNING id",
+                                       {plan, GetInt(in, "position", 1), GetString(in, "title"),
+                                        GetString(in, "description")}));
+         int64_t id = rows[0].Int("id");
+         ASSIGN_OR_RETURN(json::object after, RowSnapshot(ctx.db, "axes", id));
+         RETURN_IF_ERROR(ctx.Audit("axis", id, "plan:" + std::to_string(plan), nullptr, after));
+         return json::object{{"id", id}};
+       }});
 
-  reg.AddAction({.name = "commitment.create",
-                 .mutating = true,
-                 .roles = kEditors,
-                 .input = CommitmentFields(),
-                 .check = [](const Input& in) { return DatesInOrder(in, "start_date", "end_date"); },
-                 .handle = CommitmentCreate});
+  reg.AddAction(
+      {.name = "commitment.create",
+       .mutating = true,
+       .roles = kEditors,
+       .input = CommitmentFields(),
+       .check = [](const Input& in) { return DatesInOrder(in, "start_date", "end_date"); },
+       .handle = CommitmentCreate});
   std::vector<Field> cupd = CommitmentFields();
   cupd.insert(cupd.begin(), IdField("id").Required());
-  reg.AddAction({.name = "commitment.update",
-                 .mutating = true,
-                 .roles = kEditors,
-                 .input = cupd,
-                 .check = [](const Input& in) { return DatesInOrder(in, "start_date", "end_date"); },
-                 .handle = CommitmentUpdate});
+  reg.AddAction(
+      {.name = "commitment.update",
+       .mutating = true,
+       .roles = kEditors,
+       .input = cupd,
+       .check = [](const Input& in) { return DatesInOrder(in, "start_date", "end_date"); },
+       .handle = CommitmentUpdate});
 
   reg.AddAction({.name = "commitment.rate",
                  .mutating = true,
@@ -660,12 +671,12 @@ void RegisterActions(Registry& reg) {
                  .handle = [](ActionContext& ctx, const Input& in) -> Result<json::value> {
                    int64_t id = GetInt(in, "id");
                    ASSIGN_OR_RETURN(json::object before, RowSnapshot(ctx.db, "commitments", id));
-                   RETURN_IF_ERROR(ctx.db
-                                       .Exec("UPDATE commitments SET ambition = ?, "
-                                             "ambition_reason = ? WHERE id = ?",
-                                             {GetString(in, "ambition"),
-                                              GetString(in, "ambition_reason"), id})
-                                       .status());
+                   RETURN_IF_ERROR(
+                       ctx.db
+                           .Exec("UPDATE commitments SET ambition = ?, "
+                                 "ambition_reason = ? WHERE id = ?",
+                                 {GetString(in, "ambition"), GetString(in, "ambition_reason"), id})
+                           .status());
                    ASSIGN_OR_RETURN(json::object after, RowSnapshot(ctx.db, "commitments", id));
                    RETURN_IF_ERROR(ctx.Audit("commitment", id, Scope(id), before, after));
                    return json::object{{"id", id}};
@@ -694,18 +705,18 @@ void RegisterActions(Registry& reg) {
                            BoolField("example")},
                  .authorize = ProgressAuthorize,
                  .handle = ProgressFile});
-  reg.AddAction({.name = "progress.validate",
-                 .mutating = true,
-                 .roles = kEditors,
-                 .input = {IdField("id").Required()},
-                 .handle = [](ActionContext& ctx, const Input& in) { return Review(ctx, in, true); }});
-  reg.AddAction({.name = "progress.return",
-                 .mutating = true,
-                 .roles = kEditors,
-                 .input = {IdField("id").Required(), TextField("reason", 3000).Required()},
-                 .handle = [](ActionContext& ctx, const Input& in) {
-                   return Review(ctx, in, false);
-                 }});
+  reg.AddAction(
+      {.name = "progress.validate",
+       .mutating = true,
+       .roles = kEditors,
+       .input = {IdField("id").Required()},
+       .handle = [](ActionContext& ctx, const Input& in) { return Review(ctx, in, true); }});
+  reg.AddAction(
+      {.name = "progress.return",
+       .mutating = true,
+       .roles = kEditors,
+       .input = {IdField("id").Required(), TextField("reason", 3000).Required()},
+       .handle = [](ActionContext& ctx, const Input& in) { return Review(ctx, in, false); }});
 }
 
 void Register(Registry& reg) {

@@ -130,8 +130,10 @@ json::object IndicatorsJson(const Indicators& ind, const ParticipationTargets& t
                    {"name_en", IndicatorName(which, "en")},
                    {"formula", IndicatorFormula(which, t)},
                    {"formula_en", IndicatorFormula(which, t, "en")}};
-    if (v) o["value"] = Round1(*v);
-    else o["value"] = nullptr;
+    if (v)
+      o["value"] = Round1(*v);
+    else
+      o["value"] = nullptr;
     out[key] = std::move(o);
   };
   put(Indicator::kParticipacion, "participacion", ind.participacion);
@@ -152,22 +154,21 @@ json::array DistributionJson(const Distribution& d) {
 }
 
 json::object PlanHeader(const db::Row& r) {
-  return {{"id", r.Int("id")},
-          {"slug", r.Text("slug")},
-          {"title", r.Text("title")},
-          {"description", r.Text("description")},
-          {"period_start", r.Text("period_start")},
-          {"period_end", r.Text("period_end")},
-          {"status", r.Text("status")},
-          {"approved_session", r.Text("approved_session")},
-          {"approved_on", r.IsNull("approved_on") ? json::value(nullptr)
-                                                  : json::value(r.Text("approved_on"))},
-          {"thresholds",
-           {{"delay_points", r.Real("delay_points")},
-            {"critical_points", r.Real("critical_points")}}},
-          {"participation_targets",
-           {{"citizens", r.Int("target_citizens")},
-            {"organizations", r.Int("target_organizations")}}}};
+  return {
+      {"id", r.Int("id")},
+      {"slug", r.Text("slug")},
+      {"title", r.Text("title")},
+      {"description", r.Text("description")},
+      {"period_start", r.Text("period_start")},
+      {"period_end", r.Text("period_end")},
+      {"status", r.Text("status")},
+      {"approved_session", r.Text("approved_session")},
+      {"approved_on",
+       r.IsNull("approved_on") ? json::value(nullptr) : json::value(r.Text("approved_on"))},
+      {"thresholds",
+       {{"delay_points", r.Real("delay_points")}, {"critical_points", r.Real("critical_points")}}},
+      {"participation_targets",
+       {{"citizens", r.Int("target_citizens")}, {"organizations", r.Int("target_organizations")}}}};
 }
 
 }  // namespace
@@ -260,8 +261,9 @@ Result<json::object> LoadPlan(db::Connection& db, std::string_view key, std::str
         xi.baseline = x->Real("baseline");
         xi.target = x->Real("indicator_target");
         for (const db::Row* r : reports_of[xi.id])
-          xi.reports.push_back({r->Text("reported_on"), r->Real("value"),
-                                !r->Text("evidence_url").empty() || !r->IsNull("evidence_file_id")});
+          xi.reports.push_back(
+              {r->Text("reported_on"), r->Real("value"),
+               !r->Text("evidence_url").empty() || !r->IsNull("evidence_file_id")});
         ci.actions.push_back(std::move(xi));
       }
       ai.commitments.push_back(std::move(ci));
@@ -298,10 +300,10 @@ Result<json::object> LoadPlan(db::Connection& db, std::string_view key, std::str
                            {"evidence_url", r->Text("evidence_url")},
                            {"example", r->Int("is_example") != 0}};
           if (!r->IsNull("evidence_file_id"))
-            rep["evidence_file"] = json::object{{"id", r->Int("evidence_file_id")},
-                                                {"name", r->Text("file_name")},
-                                                {"url", "/archivos/" +
-                                                            std::to_string(r->Int("evidence_file_id"))}};
+            rep["evidence_file"] =
+                json::object{{"id", r->Int("evidence_file_id")},
+                             {"name", r->Text("file_name")},
+                             {"url", "/archivos/" + std::to_string(r->Int("evidence_file_id"))}};
           reps.push_back(std::move(rep));
         }
         rows.push_back(json::object{
@@ -317,8 +319,7 @@ Result<json::object> LoadPlan(db::Connection& db, std::string_view key, std::str
               {"target", x->Real("indicator_target")},
               {"frequency", x->Text("frequency")}}},
             {"verification", x->Text("verification")},
-            {"start_date", x->IsNull("start_date") ? c->Text("start_date")
-                                                   : x->Text("start_date")},
+            {"start_date", x->IsNull("start_date") ? c->Text("start_date") : x->Text("start_date")},
             {"due_date", x->Text("due_date")},
             {"weight", x->Real("weight")},
             {"progress", Round1(xt.progress)},
@@ -329,12 +330,11 @@ Result<json::object> LoadPlan(db::Connection& db, std::string_view key, std::str
       }
       json::array timeline;
       for (const TimelinePoint& p : ct.timeline)
-        timeline.push_back(json::object{{"date", p.date},
-                                        {"progress", Round1(p.progress)},
-                                        {"expected", Round1(p.expected)}});
+        timeline.push_back(json::object{
+            {"date", p.date}, {"progress", Round1(p.progress)}, {"expected", Round1(p.expected)}});
       json::array ogp;
-      for (std::string_view v : {"transparencia", "participacion", "rendicion_de_cuentas",
-                                 "tecnologia_e_innovacion"})
+      for (std::string_view v :
+           {"transparencia", "participacion", "rendicion_de_cuentas", "tecnologia_e_innovacion"})
         if (("," + c->Text("ogp_values") + ",").find("," + std::string(v) + ",") !=
             std::string::npos)
           ogp.push_back(json::string(v));

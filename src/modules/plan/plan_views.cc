@@ -33,7 +33,7 @@ std::string Pct(const json::value& v) { return text::FormatPercent(Num(v), 1); }
 void DecorateProgress(json::object& o) {
   o["progress_label"] = Pct(o["progress"]);
   o["expected_label"] = Pct(o["expected"]);
-  o["progress_width"] = std::to_string(static_cast<int>(std::round(Num(o["progress"])))) ;
+  o["progress_width"] = std::to_string(static_cast<int>(std::round(Num(o["progress"]))));
 }
 
 json::array IndicatorCards(const json::object& ind, std::string_view lang) {
@@ -41,17 +41,20 @@ json::array IndicatorCards(const json::object& ind, std::string_view lang) {
   for (const char* k : {"participacion", "transparencia", "ambicion", "sostenibilidad"}) {
     const json::object& i = ind.at(k).as_object();
     bool rated = !i.at("value").is_null();
-    out.push_back(json::object{
-        {"key", k},
-        {"name", lang == "en" ? i.at("name_en") : i.at("name")},
-        {"formula", lang == "en" ? i.at("formula_en") : i.at("formula")},
-        {"value", rated ? json::value(text::FormatNumber(Num(i.at("value")), 1)) : json::value("—")},
-        {"rated", rated}});
+    out.push_back(
+        json::object{{"key", k},
+                     {"name", lang == "en" ? i.at("name_en") : i.at("name")},
+                     {"formula", lang == "en" ? i.at("formula_en") : i.at("formula")},
+                     {"value", rated ? json::value(text::FormatNumber(Num(i.at("value")), 1))
+                                     : json::value("—")},
+                     {"rated", rated}});
   }
   return out;
 }
 
-http::Response PlanOr404(RequestContext& ctx, Result<json::value>& r) { return ctx.Error(r.status()); }
+http::Response PlanOr404(RequestContext& ctx, Result<json::value>& r) {
+  return ctx.Error(r.status());
+}
 
 // --- dashboard ----------------------------------------------------------------------------------
 
@@ -73,8 +76,8 @@ http::Response Dashboard(RequestContext& ctx) {
                                      {"label", ax["title"]},
                                      {"selected", std::to_string(ax["id"].as_int64()) == f_axis}});
     const json::object& st = ax["state"].as_object();
-    bars.push_back(json::object{{"label", ax["title"]}, {"value", ax["progress"]},
-                                {"fill", st.at("color")}});
+    bars.push_back(
+        json::object{{"label", ax["title"]}, {"value", ax["progress"]}, {"fill", st.at("color")}});
     for (auto& cv : ax["commitments"].as_array()) {
       json::object& c = cv.as_object();
       units[c["unit"].as_object()["id"].as_int64()] = Str(c["unit"].as_object()["name"]);
@@ -99,14 +102,15 @@ http::Response Dashboard(RequestContext& ctx) {
   }
   json::array unit_opts, state_opts, segments_json;
   for (auto& [id, name] : units)
-    unit_opts.push_back(json::object{{"value", std::to_string(id)}, {"label", name},
+    unit_opts.push_back(json::object{{"value", std::to_string(id)},
+                                     {"label", name},
                                      {"selected", std::to_string(id) == f_unit}});
   std::vector<svg::Segment> segs;
   for (auto& dv : p["distribution"].as_array()) {
     const json::object& d = dv.as_object();
     std::string label = lang == "en" ? ctx.T("state." + Str(d.at("key"))) : Str(d.at("label"));
-    state_opts.push_back(json::object{{"value", d.at("key")}, {"label", label},
-                                      {"selected", Str(d.at("key")) == f_state}});
+    state_opts.push_back(json::object{
+        {"value", d.at("key")}, {"label", label}, {"selected", Str(d.at("key")) == f_state}});
     segs.push_back({label, d.at("count").as_int64(), Str(d.at("color"))});
   }
   std::vector<svg::BarItem> bar_items;
@@ -129,8 +133,8 @@ http::Response Dashboard(RequestContext& ctx) {
                      text::FormatDate(Str(p["period_end"]), lang)},
       {"as_of", text::FormatDate(Str(p["as_of"]), lang)},
       {"approved_on", text::FormatDate(Str(p["approved_on"]), lang)},
-      {"chart_states", svg::StackedBar(ctx.T("dash.states_chart"),
-                                       ctx.T("dash.states_chart_desc"), segs, opt)},
+      {"chart_states",
+       svg::StackedBar(ctx.T("dash.states_chart"), ctx.T("dash.states_chart_desc"), segs, opt)},
       {"chart_axes", svg::HorizontalBars(ctx.T("dash.axes_chart"), ctx.T("dash.axes_chart_desc"),
                                          bar_items, opt)},
       {"indicators", IndicatorCards(p["indicators"].as_object(), lang)},
@@ -147,7 +151,8 @@ http::Response Dashboard(RequestContext& ctx) {
   return ctx.Page("plan", std::move(view), Str(p["title"]));
 }
 
-// --- commitment page ------------------------------------------------------------------------------
+// --- commitment page
+// ------------------------------------------------------------------------------
 
 http::Response CommitmentPage(RequestContext& ctx) {
   std::string id = ctx.Param("id");
@@ -211,31 +216,48 @@ http::Response CommitmentPage(RequestContext& ctx) {
   json::array ogp;
   for (auto& v : c["ogp_values"].as_array()) ogp.push_back(json::string(ctx.T("ogp." + Str(v))));
   const json::object& sus = c["sustainability"].as_object();
-  json::object view{
-      {"c", c},
-      {"ogp", ogp},
-      {"period", text::FormatDate(Str(c["start_date"]), lang) + " – " +
-                     text::FormatDate(Str(c["end_date"]), lang)},
-      {"budget", text::FormatMxn(Num(sus.at("budget_assigned")), lang)},
-      {"ambition_label", ctx.T("choice." + Str(c["ambition"].as_object()["rating"]))},
-      {"indicators", IndicatorCards(c["indicators"].as_object(), lang)},
-      {"chart", svg::LineChart(ctx.T("chart.timeline"), ctx.T("chart.timeline_desc"), xs,
-                               {expected, validated}, opt)},
-      {"evidence", evidence},
-      {"history", history},
-      {"rule", c["plan"].as_object()["rule"]}};
+  json::object view{{"c", c},
+                    {"ogp", ogp},
+                    {"period", text::FormatDate(Str(c["start_date"]), lang) + " – " +
+                                   text::FormatDate(Str(c["end_date"]), lang)},
+                    {"budget", text::FormatMxn(Num(sus.at("budget_assigned")), lang)},
+                    {"ambition_label", ctx.T("choice." + Str(c["ambition"].as_object()["rating"]))},
+                    {"indicators", IndicatorCards(c["indicators"].as_object(), lang)},
+                    {"chart", svg::LineChart(ctx.T("chart.timeline"), ctx.T("chart.timeline_desc"),
+                                             xs, {expected, validated}, opt)},
+                    {"evidence", evidence},
+                    {"history", history},
+                    {"rule", c["plan"].as_object()["rule"]}};
   ctx.cacheable = true;
   return ctx.Page("commitment", std::move(view), Str(c["code"]) + " " + Str(c["title"]));
 }
 
-// --- exports ---------------------------------------------------------------------------------------
+// --- exports
+// ---------------------------------------------------------------------------------------
 
 exporter::Table MatrixTable(const json::object& p) {
   exporter::Table t;
-  t.headers = {"eje", "compromiso_codigo", "compromiso", "unidad_responsable", "objetivo",
-               "accion", "responsable", "meta_valor", "meta_unidad", "indicador", "metodo",
-               "linea_base", "valor_meta", "frecuencia", "medio_verificacion", "fecha_compromiso",
-               "ponderacion", "avance_validado", "avance_esperado", "semaforo", "ejemplo"};
+  t.headers = {"eje",
+               "compromiso_codigo",
+               "compromiso",
+               "unidad_responsable",
+               "objetivo",
+               "accion",
+               "responsable",
+               "meta_valor",
+               "meta_unidad",
+               "indicador",
+               "metodo",
+               "linea_base",
+               "valor_meta",
+               "frecuencia",
+               "medio_verificacion",
+               "fecha_compromiso",
+               "ponderacion",
+               "avance_validado",
+               "avance_esperado",
+               "semaforo",
+               "ejemplo"};
   for (const auto& axv : p.at("axes").as_array()) {
     const json::object& ax = axv.as_object();
     for (const auto& cv : ax.at("commitments").as_array()) {
@@ -243,15 +265,26 @@ exporter::Table MatrixTable(const json::object& p) {
       for (const auto& av : c.at("actions").as_array()) {
         const json::object& a = av.as_object();
         const json::object& ind = a.at("indicator").as_object();
-        t.rows.push_back({Str(ax.at("title")), Str(c.at("code")), Str(c.at("title")),
-                          Str(c.at("unit").as_object().at("name")), Str(c.at("objective")),
-                          Str(a.at("action")), Str(a.at("responsible")),
+        t.rows.push_back({Str(ax.at("title")),
+                          Str(c.at("code")),
+                          Str(c.at("title")),
+                          Str(c.at("unit").as_object().at("name")),
+                          Str(c.at("objective")),
+                          Str(a.at("action")),
+                          Str(a.at("responsible")),
                           Num(a.at("goal").as_object().at("value")),
-                          Str(a.at("goal").as_object().at("unit")), Str(ind.at("name")),
-                          Str(ind.at("method")), Num(ind.at("baseline")), Num(ind.at("target")),
-                          Str(ind.at("frequency")), Str(a.at("verification")),
-                          Str(a.at("due_date")), Num(a.at("weight")), Num(a.at("progress")),
-                          Num(a.at("expected")), Str(a.at("state").as_object().at("key")),
+                          Str(a.at("goal").as_object().at("unit")),
+                          Str(ind.at("name")),
+                          Str(ind.at("method")),
+                          Num(ind.at("baseline")),
+                          Num(ind.at("target")),
+                          Str(ind.at("frequency")),
+                          Str(a.at("verification")),
+                          Str(a.at("due_date")),
+                          Num(a.at("weight")),
+                          Num(a.at("progress")),
+                          Num(a.at("expected")),
+                          Str(a.at("state").as_object().at("key")),
                           c.at("example").as_bool() ? "si" : "no"});
       }
     }
@@ -261,20 +294,19 @@ exporter::Table MatrixTable(const json::object& p) {
 
 exporter::Table ProgressTable(const json::object& p, const std::string& site) {
   exporter::Table t;
-  t.headers = {"reporte_id", "fecha", "compromiso_codigo", "compromiso", "accion", "valor",
-               "narrativa", "evidencia", "validado_en", "ejemplo"};
+  t.headers = {"reporte_id", "fecha",     "compromiso_codigo", "compromiso",  "accion",
+               "valor",      "narrativa", "evidencia",         "validado_en", "ejemplo"};
   for (const auto& axv : p.at("axes").as_array())
     for (const auto& cv : axv.at("commitments").as_array())
       for (const auto& av : cv.at("actions").as_array())
         for (const auto& rv : av.at("reports").as_array()) {
           const json::object& r = rv.as_object();
           std::string ev = Str(r.at("evidence_url"));
-          if (const json::value* f = r.if_contains("evidence_file"))
-            ev = site + Str(f->at("url"));
-          t.rows.push_back({r.at("id").as_int64(), Str(r.at("reported_on")),
-                            Str(cv.at("code")), Str(cv.at("title")), Str(av.at("action")),
-                            Num(r.at("value")), Str(r.at("narrative")), ev,
-                            Str(r.at("validated_at")), r.at("example").as_bool() ? "si" : "no"});
+          if (const json::value* f = r.if_contains("evidence_file")) ev = site + Str(f->at("url"));
+          t.rows.push_back({r.at("id").as_int64(), Str(r.at("reported_on")), Str(cv.at("code")),
+                            Str(cv.at("title")), Str(av.at("action")), Num(r.at("value")),
+                            Str(r.at("narrative")), ev, Str(r.at("validated_at")),
+                            r.at("example").as_bool() ? "si" : "no"});
         }
   return t;
 }
@@ -318,9 +350,12 @@ http::Response Export(RequestContext& ctx) {
   if (dot == std::string::npos) return ctx.Error(Status::NotFound("Formato no disponible"));
   std::string what = file.substr(0, dot), ext = file.substr(dot + 1);
   exporter::Table t;
-  if (what == "matriz") t = MatrixTable(p);
-  else if (what == "avances") t = ProgressTable(p, ctx.app.config().site_url);
-  else return ctx.Error(Status::NotFound("Exportación no disponible"));
+  if (what == "matriz")
+    t = MatrixTable(p);
+  else if (what == "avances")
+    t = ProgressTable(p, ctx.app.config().site_url);
+  else
+    return ctx.Error(Status::NotFound("Exportación no disponible"));
   std::string name = slug + "-" + what + "." + ext;
   if (ext == "csv") return ctx.Download(exporter::ToCsv(t), "text/csv; charset=utf-8", name);
   if (ext == "json") return ctx.Download(exporter::ToJsonArray(t), "application/json", name);
@@ -385,8 +420,8 @@ http::Response FileDownload(RequestContext& ctx) {
   // of opaque bytes, so an uploaded file can never run in the site's origin.
   bool inert = ct == "application/pdf" || ct == "image/png" || ct == "image/jpeg" ||
                ct == "image/webp" || ct == "text/csv";
-  http::Response resp = ctx.Download(Str(f.at("data")), inert ? ct : "application/octet-stream",
-                                     Str(f.at("name")));
+  http::Response resp =
+      ctx.Download(Str(f.at("data")), inert ? ct : "application/octet-stream", Str(f.at("name")));
   resp.SetHeader("ETag", "\"" + Str(f.at("sha256")) + "\"");
   return resp;
 }
@@ -403,8 +438,7 @@ http::Response ApiPlan(RequestContext& ctx) {
   if (!r.ok()) return ctx.Error(r.status());
   json::object& p = r->as_object();
   for (auto& axv : p["axes"].as_array())
-    for (auto& cv : axv.as_object()["commitments"].as_array())
-      cv.as_object().erase("search_text");
+    for (auto& cv : axv.as_object()["commitments"].as_array()) cv.as_object().erase("search_text");
   ctx.cacheable = true;
   return ctx.Json(p);
 }
