@@ -89,6 +89,9 @@ struct Field {
   double max = std::numeric_limits<double>::infinity();
   std::vector<std::string> choices;     // kEnum
   size_t max_bytes = 10 * 1024 * 1024;  // kFile
+  // For kId fields: a read action listing the choices ([{id, name}] or [{value, label}]), so
+  // that forms offer a list instead of asking for a number.
+  std::string options;
 
   Field& Required() {
     required = true;
@@ -101,6 +104,10 @@ struct Field {
   Field& Range(double lo, double hi) {
     min = lo;
     max = hi;
+    return *this;
+  }
+  Field& Options(std::string action) {
+    options = std::move(action);
     return *this;
   }
 };

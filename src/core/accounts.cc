@@ -257,7 +257,7 @@ void RegisterAccounts(Registry& reg) {
        .roles = {Role::kAdmin},
        .input = {EmailField("email").Required(), StringField("name", 120).Required(),
                  EnumField("role", {"ciudadano", "enlace", "secretariado", "admin"}).Required(),
-                 IdField("unit_id"), PasswordField("password").Required()},
+                 IdField("unit_id").Options("units.list"), PasswordField("password").Required()},
        .check =
            [](const Input& in) {
              if (GetString(in, "password").size() < 10)

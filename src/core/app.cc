@@ -584,6 +584,25 @@ json::array FieldsView(RequestContext& ctx, const Action& a, const json::object&
       default:
         break;
     }
+    if (!f.options.empty()) {
+      // Choices come from a read action, run as the caller: they see what they may see.
+      json::array opts;
+      if (auto r = ctx.Run(f.options, json::object{}); r.ok() && r->is_array()) {
+        for (const json::value& o : r->as_array()) {
+          if (!o.is_object()) continue;
+          const json::object& obj = o.as_object();
+          const json::value* id = obj.if_contains("id");
+          if (!id) id = obj.if_contains("value");
+          const json::value* label = obj.if_contains("label");
+          if (!label) label = obj.if_contains("name");
+          if (!id || !label || !label->is_string()) continue;
+          std::string v = id->is_string() ? std::string(id->get_string()) : json::serialize(*id);
+          opts.push_back(json::object{{"value", v}, {"label", *label}, {"selected", v == value}});
+        }
+      }
+      fv["select"] = true;
+      fv["options"] = std::move(opts);
+    }
     fv["type"] = kind;
     // Ids given in the link (the action this report is about) are context, not a question.
     if (f.type == FieldType::kId && !value.empty() && values.contains("_prefilled_" + f.name))

@@ -137,12 +137,12 @@ Result<json::value> PlanUpdate(ActionContext& ctx, const Input& in) {
 // --- commitments ------------------------------------------------------------------------------
 
 std::vector<Field> CommitmentFields() {
-  return {IdField("axis_id").Required(),
+  return {IdField("axis_id").Required().Options("axis.options"),
           StringField("code", 20).Required(),
           StringField("title", 300).Required(),
           TextField("problem", 5000),
           TextField("objective", 5000),
-          IdField("unit_id").Required(),
+          IdField("unit_id").Required().Options("units.list"),
           TextField("co_responsible", 2000),
           DateField("start_date").Required(),
           DateField("end_date").Required(),
@@ -241,7 +241,7 @@ Result<json::value> CommitmentUpdate(ActionContext& ctx, const Input& in) {
 
 std::vector<Field> ActionFields() {
   return {
-      IdField("commitment_id").Required(),
+      IdField("commitment_id").Required().Options("commitment.options"),
       IntField("position").Range(0, 1000),
       TextField("description", 2000).Required(),
       StringField("responsible", 300).Required(),
@@ -576,6 +576,28 @@ void RegisterActions(Registry& reg) {
                  .roles = Everyone(),
                  .input = {IdField("id").Required()},
                  .handle = CommitmentShow});
+  // Choices for forms: short lists of {id, label}.
+  auto options = [&reg](std::string name, std::string sql) {
+    reg.AddAction({.name = std::move(name),
+                   .roles = Everyone(),
+                   .handle = [sql](ActionContext& ctx, const Input&) -> Result<json::value> {
+                     ASSIGN_OR_RETURN(db::Rows rows, ctx.db.Query(sql));
+                     json::array out;
+                     for (const db::Row& r : rows)
+                       out.push_back(json::object{{"id", r.Int("id")}, {"label", r.Text("label")}});
+                     return out;
+                   }});
+  };
+  options("plan.options", "SELECT id, title AS label FROM plans ORDER BY period_start DESC, id");
+  options("axis.options",
+          "SELECT a.id, p.title || ' · ' || a.title AS label FROM axes a JOIN plans p ON p.id = "
+          "a.plan_id ORDER BY p.period_start DESC, a.position, a.id");
+  options("commitment.options",
+          "SELECT c.id, c.code || ' · ' || c.title AS label FROM commitments c JOIN axes a ON "
+          "a.id = c.axis_id ORDER BY a.plan_id DESC, c.code, c.id");
+  options("action.options",
+          "SELECT pa.id, c.code || ' · ' || pa.description AS label FROM plan_actions pa JOIN "
+          "commitments c ON c.id = pa.commitment_id ORDER BY c.code, pa.position, pa.id");
   reg.AddAction({.name = "panel.summary", .roles = Staff(), .handle = PanelSummary});
   reg.AddAction({.name = "files.show",
                  .roles = Everyone(),
@@ -589,7 +611,7 @@ void RegisterActions(Registry& reg) {
                  .check = PlanCheck,
                  .handle = PlanCreate});
   std::vector<Field> upd = PlanFields();
-  upd.insert(upd.begin(), IdField("id").Required());
+  upd.insert(upd.begin(), IdField("id").Required().Options("plan.options"));
   reg.AddAction({.name = "plan.update",
                  .mutating = true,
                  .roles = kEditors,
@@ -601,7 +623,7 @@ void RegisterActions(Registry& reg) {
       {.name = "plan.milestone.create",
        .mutating = true,
        .roles = kEditors,
-       .input = {IdField("plan_id").Required(), DateField("date").Required(), DateField("end_date"),
+       .input = {IdField("plan_id").Required().Options("plan.options"), DateField("date").Required(), DateField("end_date"),
                  StringField("title", 300).Required(), TextField("description", 5000)},
        .check = [](const Input& in) { return DatesInOrder(in, "date", "end_date"); },
        .handle = [](ActionContext& ctx, const Input& in) -> Result<json::value> {
@@ -626,7 +648,7 @@ void RegisterActions(Registry& reg) {
       {.name = "axis.create",
        .mutating = true,
        .roles = kEditors,
-       .input = {IdField("plan_id").Required(), IntField("position").Range(0, 1000),
+       .input = {IdField("plan_id").Required().Options("plan.options"), IntField("position").Range(0, 1000),
                  StringField("title", 200).Required(), TextField("description", 5000)},
        .handle = [](ActionContext& ctx, const Input& in) -> Result<json::value> {
          int64_t plan = GetInt(in, "plan_id");
@@ -652,7 +674,7 @@ void RegisterActions(Registry& reg) {
        .check = [](const Input& in) { return DatesInOrder(in, "start_date", "end_date"); },
        .handle = CommitmentCreate});
   std::vector<Field> cupd = CommitmentFields();
-  cupd.insert(cupd.begin(), IdField("id").Required());
+  cupd.insert(cupd.begin(), IdField("id").Required().Options("commitment.options"));
   reg.AddAction(
       {.name = "commitment.update",
        .mutating = true,
@@ -664,7 +686,7 @@ void RegisterActions(Registry& reg) {
   reg.AddAction({.name = "commitment.rate",
                  .mutating = true,
                  .roles = kEditors,
-                 .input = {IdField("id").Required(),
+                 .input = {IdField("id").Required().Options("commitment.options"),
                            EnumField("ambition", {"ninguna", "menor", "moderada", "transformadora"})
                                .Required(),
                            TextField("ambition_reason", 3000).Required()},
@@ -688,7 +710,7 @@ void RegisterActions(Registry& reg) {
                  .input = ActionFields(),
                  .handle = ActionCreate});
   std::vector<Field> aupd = ActionFields();
-  aupd.insert(aupd.begin(), IdField("id").Required());
+  aupd.insert(aupd.begin(), IdField("id").Required().Options("action.options"));
   reg.AddAction({.name = "action.update",
                  .mutating = true,
                  .roles = kEditors,
@@ -698,7 +720,7 @@ void RegisterActions(Registry& reg) {
   reg.AddAction({.name = "progress.file",
                  .mutating = true,
                  .roles = {Role::kEnlace, Role::kAdmin},
-                 .input = {IdField("action_id").Required(),
+                 .input = {IdField("action_id").Required().Options("action.options"),
                            NumberField("value").Required().Range(-1e12, 1e12),
                            TextField("narrative", 5000).Required(), DateField("reported_on"),
                            UrlField("evidence_url"), FileField("evidence_file", kMaxEvidenceBytes),
