@@ -126,6 +126,11 @@ for (const backend of backends()) {
       assert.notEqual(pageAfter, pageBefore);
       assert.ok(pageAfter.includes(narrative));
       assert.match(pageAfter, /<small>90(\.0)?%/);
+      // The history names every changed field in words, never by a catalogue key.
+      for (const lang of ['es', 'en']) {
+        const h = await (await fetch(`${base}${pagePath}?lang=${lang}`)).text();
+        assert.doesNotMatch(h, /field\.[a-z_]+/, `untranslated field label (${lang})`);
+      }
       const planAfter = await (await fetch(base + planPath)).text();
       assert.notEqual(planAfter, planBefore);
       const atom = await (await fetch(`${base}/planes/${PLAN}/avances.atom`)).text();
