@@ -140,6 +140,25 @@ for (const backend of backends()) {
       assert.equal(again.status, 409);
     });
 
+    it('a pending report is not readable in the public history API before validation', {
+      todo: 'the audit history of /api/v1/commitments/{id} carries the full pending row (narrative, evidence_url, evidence_file_id, filed_by)',
+    }, async () => {
+      const narrative = `Narrativa aún no validada ${fresh()}`;
+      const post = await submitForm(enlace, `/panel/accion/progress.file?action_id=${target.id}&next=/panel`, { value: '1', narrative, evidence_url: 'https://example.org/borrador' });
+      assert.equal(post.status, 303);
+      try {
+        const raw = await (await fetch(`${base}/api/v1/commitments/${da01.id}?${fresh()}`)).text();
+        assert.ok(!raw.includes(narrative), 'pending narrative is public');
+        assert.ok(!raw.includes('https://example.org/borrador'), 'pending evidence link is public');
+      } finally {
+        // Leave nothing pending for the next tests.
+        const panel = await (await secretariado.get('/panel')).text();
+        const card = pendingCard(panel, narrative);
+        const csrf = panel.match(/name="_csrf" value="([^"]+)"/)[1];
+        await secretariado.post('/api/v1/actions/progress.return', { json: { id: Number(card.id), reason: 'limpieza' }, headers: { 'x-csrf-token': csrf } });
+      }
+    });
+
     it('progress.return shows the reason to the enlace and changes nothing public', async () => {
       const narrative = `Avance a devolver ${fresh()}`;
       const post = await submitForm(enlace, `/panel/accion/progress.file?action_id=${target.id}&next=/panel`, { value: '59', narrative });
