@@ -900,6 +900,10 @@ http::Response ApiActions(RequestContext& ctx) {
 http::Response ApiAction(RequestContext& ctx) {
   const Action* a = ctx.app.registry().FindAction(ctx.Param("name"));
   if (!a) return ctx.Error(Status::NotFound("La operación no existe"));
+  // A caller with no credential at all is told to authenticate, not that a CSRF token (which
+  // only a browser session could have) is missing.
+  if (ctx.req.method == "POST" && !ctx.who.authenticated() && !a->Allows(ctx.who.role))
+    return ctx.Error(Status::Unauthenticated("Inicia sesión para continuar"));
   json::object in;
   if (ctx.req.method == "POST") {
     auto body = ctx.ReadInput();
