@@ -71,6 +71,9 @@ struct Options {
   std::chrono::milliseconds shutdown_grace{10000};  // for in-flight requests on Stop()
   int max_pipelined = 16;  // requests read ahead of their responses on one connection
   bool access_log = true;  // JSON lines on stderr
+  // Headers added to every response that does not set them itself, including the error
+  // responses the server makes on its own (security headers, for instance).
+  std::vector<std::pair<std::string, std::string>> default_headers;
 };
 
 using FastHandler = std::function<std::optional<Response>(const Request&)>;

@@ -129,6 +129,8 @@ class App {
 // Adds Content-Security-Policy, X-Content-Type-Options, Referrer-Policy, X-Frame-Options and
 // Permissions-Policy to a response.
 void AddSecurityHeaders(http::Response& r);
+// The headers AddSecurityHeaders sets, also given to the server for its own error responses.
+const std::vector<std::pair<std::string, std::string>>& SecurityHeaders();
 
 // Parses multipart/form-data; InvalidArgument on a malformed body.
 Result<boost::json::object> ParseMultipart(std::string_view content_type, std::string_view body);

@@ -122,14 +122,21 @@ struct App::Impl {
   }
 };
 
+const std::vector<std::pair<std::string, std::string>>& SecurityHeaders() {
+  static const std::vector<std::pair<std::string, std::string>> kHeaders = {
+      {"Content-Security-Policy",
+       "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"},
+      {"X-Content-Type-Options", "nosniff"},
+      {"Referrer-Policy", "strict-origin-when-cross-origin"},
+      {"X-Frame-Options", "DENY"},
+      {"Permissions-Policy", "geolocation=(), camera=(), microphone=()"},
+  };
+  return kHeaders;
+}
+
 void AddSecurityHeaders(http::Response& r) {
-  r.SetHeader("Content-Security-Policy",
-              "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-              "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'");
-  r.SetHeader("X-Content-Type-Options", "nosniff");
-  r.SetHeader("Referrer-Policy", "strict-origin-when-cross-origin");
-  r.SetHeader("X-Frame-Options", "DENY");
-  r.SetHeader("Permissions-Policy", "geolocation=(), camera=(), microphone=()");
+  for (const auto& [k, v] : SecurityHeaders()) r.SetHeader(k, v);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -720,6 +727,7 @@ int App::Serve() {
   o.worker_threads = config_.worker_threads;
   o.access_log = config_.access_log;
   o.max_body_bytes = config_.max_body_bytes;
+  o.default_headers = SecurityHeaders();
   http::Server server(
       o, [this](const http::Request& q) { return Fast(q); },
       [this](const http::Request& q) { return Handle(q); });

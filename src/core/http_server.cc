@@ -720,6 +720,16 @@ class Session : public std::enable_shared_from_this<Session> {
       out_.append(value);
       out_.append("\r\n");
     }
+    // Defaults cover responses the application never saw (400, 413, 431, a handler that threw).
+    for (const auto& [name, value] : core_->opt.default_headers) {
+      bool set = false;
+      for (const auto& h : r.headers) set = set || IEquals(h.first, name);
+      if (set) continue;
+      out_.append(name);
+      out_.append(": ");
+      out_.append(value);
+      out_.append("\r\n");
+    }
     if (close) {
       out_.append("Connection: close\r\n");
     } else if (slot.version == 10) {

@@ -440,13 +440,34 @@ Result<json::value> PlanShow(ActionContext& ctx, const Input& in) {
   return p;
 }
 
+// Fields of a history entry that the public never sees: who exactly acted (the role is shown
+// instead) and, until the secretariat validates a report, what the report says.
+constexpr const char* kPrivateFields[] = {"filed_by", "reviewed_by", "created_by", "user_id"};
+constexpr const char* kUnvalidatedFields[] = {"value", "narrative", "evidence_url",
+                                              "evidence_file_id", "reason"};
+
+void Redact(json::value& v, bool unvalidated) {
+  if (!v.is_object()) return;
+  json::object& o = v.as_object();
+  for (const char* k : kPrivateFields) o.erase(k);
+  if (unvalidated)
+    for (const char* k : kUnvalidatedFields) o.erase(k);
+}
+
 Result<json::value> History(db::Connection& db, const std::string& scope) {
   ASSIGN_OR_RETURN(db::Rows rows,
-                   db.Query("SELECT id, at, actor, role, action, entity, entity_id, before_json, "
-                            "after_json FROM audit_log WHERE scope = ? ORDER BY id DESC",
+                   db.Query("SELECT l.id, l.at, l.role, l.action, l.entity, l.entity_id, "
+                            "l.before_json, l.after_json, r.status AS report_status FROM "
+                            "audit_log l LEFT JOIN progress_reports r ON l.entity = 'progress' "
+                            "AND r.id = l.entity_id WHERE l.scope = ? ORDER BY l.id DESC",
                             {scope}));
   json::array out;
   for (const db::Row& r : rows) {
+    bool unvalidated = r.Text("entity") == "progress" && r.Text("report_status") != "validado";
+    json::value before = json::parse(r.Text("before_json"));
+    json::value after = json::parse(r.Text("after_json"));
+    Redact(before, unvalidated);
+    Redact(after, unvalidated);
     // Residents see who acted by role, not by e-mail: the address is personal data.
     out.push_back(json::object{{"id", r.Int("id")},
                                {"at", r.Text("at")},
@@ -454,8 +475,8 @@ Result<json::value> History(db::Connection& db, const std::string& scope) {
                                {"action", r.Text("action")},
                                {"entity", r.Text("entity")},
                                {"entity_id", r.Int("entity_id")},
-                               {"before", json::parse(r.Text("before_json"))},
-                               {"after", json::parse(r.Text("after_json"))}});
+                               {"before", std::move(before)},
+                               {"after", std::move(after)}});
   }
   return out;
 }
@@ -623,7 +644,8 @@ void RegisterActions(Registry& reg) {
       {.name = "plan.milestone.create",
        .mutating = true,
        .roles = kEditors,
-       .input = {IdField("plan_id").Required().Options("plan.options"), DateField("date").Required(), DateField("end_date"),
+       .input = {IdField("plan_id").Required().Options("plan.options"),
+                 DateField("date").Required(), DateField("end_date"),
                  StringField("title", 300).Required(), TextField("description", 5000)},
        .check = [](const Input& in) { return DatesInOrder(in, "date", "end_date"); },
        .handle = [](ActionContext& ctx, const Input& in) -> Result<json::value> {
@@ -648,8 +670,9 @@ void RegisterActions(Registry& reg) {
       {.name = "axis.create",
        .mutating = true,
        .roles = kEditors,
-       .input = {IdField("plan_id").Required().Options("plan.options"), IntField("position").Range(0, 1000),
-                 StringField("title", 200).Required(), TextField("description", 5000)},
+       .input = {IdField("plan_id").Required().Options("plan.options"),
+                 IntField("position").Range(0, 1000), StringField("title", 200).Required(),
+                 TextField("description", 5000)},
        .handle = [](ActionContext& ctx, const Input& in) -> Result<json::value> {
          int64_t plan = GetInt(in, "plan_id");
          RETURN_IF_ERROR(
