@@ -158,6 +158,9 @@ struct Action {
   std::function<Status(const Input&)> check;                      // optional, cross-field
   std::function<Status(ActionContext&, const Input&)> authorize;  // optional, object-level
   std::function<Result<boost::json::value>(ActionContext&, const Input&)> handle;
+  // For updates: a read action that, given {"id"}, returns the current values keyed by input
+  // field, so that the edit form opens filled in.
+  std::string prefill;
 
   bool Allows(Role r) const;
 };

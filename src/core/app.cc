@@ -853,6 +853,17 @@ http::Response FormGet(RequestContext& ctx) {
   const Action* a = FormAction(ctx, &err);
   if (!a) return err;
   json::object values;
+  if (!a->prefill.empty() && !ctx.Query("id").empty()) {
+    auto current = ctx.Run(a->prefill, json::object{{"id", ctx.Query("id")}});
+    if (!current.ok()) return ctx.Error(current.status());
+    if (current->is_object())
+      for (const auto& kv : current->as_object()) {
+        const json::value& v = kv.value();
+        values[kv.key()] = v.is_string() || v.is_null() ? v
+                           : v.is_bool()                ? json::value(v.as_bool() ? "true" : "")
+                                                        : json::value(json::serialize(v));
+      }
+  }
   for (const auto& [k, v] : ctx.query) {
     values[k] = v;
     values["_prefilled_" + k] = true;

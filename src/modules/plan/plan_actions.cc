@@ -619,6 +619,32 @@ void RegisterActions(Registry& reg) {
   options("action.options",
           "SELECT pa.id, c.code || ' · ' || pa.description AS label FROM plan_actions pa JOIN "
           "commitments c ON c.id = pa.commitment_id ORDER BY c.code, pa.position, pa.id");
+  // Current values of a row keyed by the input fields of its update action (edit forms).
+  auto values = [&reg](std::string name, const char* table, std::vector<Role> roles) {
+    reg.AddAction({.name = std::move(name),
+                   .roles = std::move(roles),
+                   .input = {IdField("id").Required()},
+                   .handle = [table](ActionContext& ctx, const Input& in) -> Result<json::value> {
+                     ASSIGN_OR_RETURN(json::object o, RowSnapshot(ctx.db, table, GetInt(in, "id")));
+                     o.erase("created_at");
+                     if (const json::value* ogp = o.if_contains("ogp_values")) {
+                       std::string list = "," + std::string(ogp->as_string()) + ",";
+                       for (const char* v : {"transparencia", "participacion",
+                                             "rendicion_de_cuentas", "tecnologia_e_innovacion"})
+                         o[std::string("ogp_") + v] =
+                             list.find("," + std::string(v) + ",") != std::string::npos;
+                       o.erase("ogp_values");
+                     }
+                     for (const char* flag : {"institutionalized", "continuity", "is_example"})
+                       if (const json::value* f = o.if_contains(flag); f && f->is_int64())
+                         o[flag == std::string("is_example") ? "example" : flag] =
+                             f->as_int64() != 0;
+                     return o;
+                   }});
+  };
+  values("plan.values", "plans", kEditors);
+  values("commitment.values", "commitments", kEditors);
+  values("action.values", "plan_actions", kEditors);
   reg.AddAction({.name = "panel.summary", .roles = Staff(), .handle = PanelSummary});
   reg.AddAction({.name = "files.show",
                  .roles = Everyone(),
@@ -638,7 +664,8 @@ void RegisterActions(Registry& reg) {
                  .roles = kEditors,
                  .input = upd,
                  .check = PlanCheck,
-                 .handle = PlanUpdate});
+                 .handle = PlanUpdate,
+                 .prefill = "plan.values"});
 
   reg.AddAction(
       {.name = "plan.milestone.create",
@@ -704,7 +731,8 @@ void RegisterActions(Registry& reg) {
        .roles = kEditors,
        .input = cupd,
        .check = [](const Input& in) { return DatesInOrder(in, "start_date", "end_date"); },
-       .handle = CommitmentUpdate});
+       .handle = CommitmentUpdate,
+                 .prefill = "commitment.values"});
 
   reg.AddAction({.name = "commitment.rate",
                  .mutating = true,
@@ -738,7 +766,8 @@ void RegisterActions(Registry& reg) {
                  .mutating = true,
                  .roles = kEditors,
                  .input = aupd,
-                 .handle = ActionUpdate});
+                 .handle = ActionUpdate,
+                 .prefill = "action.values"});
 
   reg.AddAction({.name = "progress.file",
                  .mutating = true,
