@@ -42,13 +42,15 @@ function publicPages() {
   ];
 }
 
-test('every public page has no WCAG 2.1 A/AA violations (desktop and phone)', async () => {
+test('every public page has no WCAG 2.1 A/AA violations (desktop, and the main ones on a phone)', async () => {
   assert.equal(commitments.length, 5, 'the demo has five commitments');
+  const phone = new Set(['/', PLAN, `/compromisos/${commitments[0].id}`, '/entrar']);
   for (const viewport of [{ width: 1280, height: 900 }, { width: 360, height: 740 }]) {
     const context = await newContext(browser, { viewport });
     try {
       const page = await context.newPage();
       for (const [path, status] of publicPages()) {
+        if (viewport.width < 600 && !phone.has(path)) continue;
         const res = await page.goto(server.url + path);
         assert.equal(res.status(), status, path);
         assert.equal(await page.locator('html').getAttribute('lang'), /lang=en/.test(path) ? 'en' : 'es', path);
@@ -152,6 +154,23 @@ test('the checker itself reports a real violation (guards against a silent no-op
     await page.evaluate(() => document.querySelector('label[for=email]').remove());
     const violations = await runAxe(page);
     assert.ok(violations.some((v) => v.id === 'label'), describeViolations('/entrar without label', violations));
+  } finally {
+    await context.close();
+  }
+});
+
+test('after an empty submit only the required fields are marked invalid', {
+  todo: 'FieldsView (src/core/app.cc) leaves "error" unset on valid fields, so {{#error}} in form.html finds the form-level error and marks every field invalid',
+}, async () => {
+  const context = await newContext(browser);
+  try {
+    const page = await context.newPage();
+    await loginThroughForm(page, server.url, 'enlace.transparencia@demo.abierto.mx');
+    await page.goto(`${server.url}/panel/accion/progress.file?action_id=2&next=/panel`);
+    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Guardar' }).click()]);
+    const invalid = await page.locator('[aria-invalid="true"]').evaluateAll((els) => els.map((e) => e.name));
+    assert.deepEqual(invalid.sort(), ['narrative', 'value']);
+    assert.equal(await page.locator('.field-error').count(), 2);
   } finally {
     await context.close();
   }
