@@ -1,4 +1,4 @@
-// Browser helpers for the tests in tests/browser: Debian's chromium driven by playwright-core
+// Browser support for the tests in tests/browser: Debian's chromium driven by playwright-core
 // (no browser download), axe-core run inside the page, and a watcher for console errors.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
