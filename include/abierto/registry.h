@@ -92,6 +92,7 @@ struct Field {
   // For kId fields: a read action listing the choices ([{id, name}] or [{value, label}]), so
   // that forms offer a list instead of asking for a number.
   std::string options;
+  bool in_forms = true;  // false: accepted from programs (the demo loader) but not offered in forms
 
   Field& Required() {
     required = true;
@@ -104,6 +105,10 @@ struct Field {
   Field& Range(double lo, double hi) {
     min = lo;
     max = hi;
+    return *this;
+  }
+  Field& NotInForms() {
+    in_forms = false;
     return *this;
   }
   Field& Options(std::string action) {

@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <semaphore>
+
 #include "abierto/text.h"
 
 namespace abierto::accounts {
@@ -32,7 +34,19 @@ bool SafeEquals(std::string_view a, std::string_view b) {
   return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+namespace {
+// Each argon2id computation takes 64 MiB (MEMLIMIT_INTERACTIVE). Two at a time keep a burst
+// of logins from multiplying the server's memory by the size of the worker pool; the others
+// wait their turn, which is the throttling a login burst deserves anyway.
+std::counting_semaphore<2> hash_slots(2);
+struct HashSlot {
+  HashSlot() { hash_slots.acquire(); }
+  ~HashSlot() { hash_slots.release(); }
+};
+}  // namespace
+
 Result<std::string> HashPassword(std::string_view password) {
+  HashSlot slot;
   char out[crypto_pwhash_STRBYTES];
   if (crypto_pwhash_str_alg(out, password.data(), password.size(),
                             crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE,
@@ -42,6 +56,7 @@ Result<std::string> HashPassword(std::string_view password) {
 }
 
 bool VerifyPassword(std::string_view hash, std::string_view password) {
+  HashSlot slot;
   std::string h(hash);
   return crypto_pwhash_str_verify(h.c_str(), password.data(), password.size()) == 0;
 }

@@ -533,6 +533,7 @@ json::array FieldsView(RequestContext& ctx, const Action& a, const json::object&
                        const std::vector<FieldError>& errors) {
   json::array out;
   for (const Field& f : a.input) {
+    if (!f.in_forms) continue;
     json::object fv{{"name", f.name},
                     {"label", ctx.T("field." + f.name)},
                     {"required", f.required},
@@ -614,6 +615,8 @@ json::array FieldsView(RequestContext& ctx, const Action& a, const json::object&
     // Ids given in the link (the action this report is about) are context, not a question.
     if (f.type == FieldType::kId && !value.empty() && values.contains("_prefilled_" + f.name))
       fv["hidden"] = true;
+    // Always present, so a valid field never inherits the form-wide error from an outer scope.
+    fv["error"] = "";
     for (const FieldError& e : errors)
       if (e.field == f.name) fv["error"] = e.message;
     out.push_back(std::move(fv));

@@ -732,7 +732,7 @@ void RegisterActions(Registry& reg) {
        .input = cupd,
        .check = [](const Input& in) { return DatesInOrder(in, "start_date", "end_date"); },
        .handle = CommitmentUpdate,
-                 .prefill = "commitment.values"});
+       .prefill = "commitment.values"});
 
   reg.AddAction({.name = "commitment.rate",
                  .mutating = true,
@@ -776,7 +776,7 @@ void RegisterActions(Registry& reg) {
                            NumberField("value").Required().Range(-1e12, 1e12),
                            TextField("narrative", 5000).Required(), DateField("reported_on"),
                            UrlField("evidence_url"), FileField("evidence_file", kMaxEvidenceBytes),
-                           BoolField("example")},
+                           BoolField("example").NotInForms()},
                  .authorize = ProgressAuthorize,
                  .handle = ProgressFile});
   reg.AddAction(
