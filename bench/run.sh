@@ -229,9 +229,12 @@ bench() {
   cpu=$(awk -v c=$((c1 - c0)) -v t="$tck" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f", 100 * c / t / (b - a)}')
   wrk_cpu=$(awk -v a="$t0" -v b="$t1" '{printf "%.0f", 100 * ($1 + $2) / (b - a)}' "$tmp/wrk.time")
   other=$(awk -v m=$((m1 - m0)) -v t="$tck" -v a="$t0" -v b="$t1" -v s="$cpu" -v w="$wrk_cpu" \
-    'BEGIN {o = 100 * m / t / (b - a) - s - w; printf "%.0f", o < 0 ? 0 : o}')
+    'BEGIN {o = 100 * m / t / (b - a) - s - w; printf "%.0f", (o < 0 ? 0 : o)}')
   rps[$name]=$(wrk_field "$out/$name.txt" rps)
-  rows+=("| $name | $conns | ${rps[$name]} | $(wrk_field "$out/$name.txt" 50) | $(wrk_field "$out/$name.txt" 90) | $(wrk_field "$out/$name.txt" 99) | $(wrk_field "$out/$name.txt" errors) | $cpu | $wrk_cpu | $other | $peak_rss | $hwm | $metric |")
+  # Server CPU time per request: less sensitive than req/s to whatever else runs on the machine.
+  local us_req
+  us_req=$(awk -v c=$((c1 - c0)) -v t="$tck" '/ requests in / {printf "%.1f", ($1 > 0 ? 1e6 * c / t / $1 : 0)}' "$out/$name.txt")
+  rows+=("| $name | $conns | ${rps[$name]} | $(wrk_field "$out/$name.txt" 50) | $(wrk_field "$out/$name.txt" 90) | $(wrk_field "$out/$name.txt" 99) | $(wrk_field "$out/$name.txt" errors) | $cpu | $us_req | $wrk_cpu | $other | $peak_rss | $hwm | $metric |")
   cat "$out/$name.txt"
 }
 
@@ -247,8 +250,8 @@ ratio=$(awk -v a="${rps[abierto-dashboard]}" -v n="${rps[nginx-static]}" 'BEGIN 
   echo "Run $run_id — $(nproc) cores ($(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo) RAM, shared by the servers and wrk"
   echo "wrk -t$THREADS -d$DURATION --latency after a $WARMUP warm-up; page body $body_bytes bytes (identical from both), API body $api_bytes bytes"
   echo
-  echo "| target | conns | req/s | p50 ms | p90 ms | p99 ms | errors | server CPU % | wrk CPU % | other CPU % | peak VmRSS MB | VmHWM MB | /metrics RSS MB |"
-  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  echo "| target | conns | req/s | p50 ms | p90 ms | p99 ms | errors | server CPU % | server CPU µs/req | wrk CPU % | other CPU % | peak VmRSS MB | VmHWM MB | /metrics RSS MB |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   printf '%s\n' "${rows[@]}"
   echo
   echo "CPU columns are % of one core during the measured run (200 = both cores); \"other\" is everything else running on the machine meanwhile."
