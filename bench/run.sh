@@ -8,7 +8,8 @@
 # script starts is stopped on exit (by the PIDs it started, nothing else).
 #
 # Knobs (environment): BENCH_DURATION (20s), BENCH_WARMUP (5s), BENCH_THREADS (2),
-# BENCH_CONNECTIONS (64), ABIERTO_BIN (build/abierto), BENCH_OUT (bench/out).
+# BENCH_CONNECTIONS (64), ABIERTO_BIN (build/abierto), BENCH_OUT (bench/out), BENCH_TARGETS
+# (which loads and in what order; default below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,7 @@ WARMUP=${BENCH_WARMUP:-5s}
 THREADS=${BENCH_THREADS:-2}
 CONNS=${BENCH_CONNECTIONS:-64}
 OUT=${BENCH_OUT:-bench/out}
+TARGETS=${BENCH_TARGETS:-nginx-static abierto-dashboard abierto-api nginx-static-c1 abierto-dashboard-c1}
 PLAN=pamga-2025-2027
 PAGE_PATH=/planes/$PLAN
 API_PATH=/api/v1/plans/$PLAN
@@ -106,6 +108,7 @@ events { worker_connections 1024; }
 http {
   access_log off;
   sendfile on;
+  open_file_cache max=16 inactive=60s;  # no open/fstat/close per request
   tcp_nopush on;
   keepalive_timeout 30s;
   keepalive_requests 1000000;
@@ -195,8 +198,12 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 rows=()
 declare -A rps
 # name server url connections
+declare -A seen
 bench() {
   local name=$1 server=$2 url=$3 conns=$4 threads=$THREADS
+  # A target listed again in BENCH_TARGETS gets its own files and row: name.2, name.3...
+  seen[$1]=$((${seen[$1]:-0} + 1))
+  [ "${seen[$1]}" -gt 1 ] && name="$1.${seen[$1]}"
   [ "$conns" -lt "$threads" ] && threads=$conns
   echo "== $name: wrk -t$threads -c$conns -d$DURATION --latency $url (calentamiento $WARMUP)"
   wrk -t"$threads" -c"$conns" -d"$WARMUP" "$url" >"$out/$name.warmup.txt"
@@ -238,13 +245,18 @@ bench() {
   cat "$out/$name.txt"
 }
 
-bench nginx-static nginx "$N$PAGE_PATH" "$CONNS"
-bench abierto-dashboard abierto "$A$PAGE_PATH" "$CONNS"
-bench abierto-api abierto "$A$API_PATH" "$CONNS"
-bench nginx-static-c1 nginx "$N$PAGE_PATH" 1
-bench abierto-dashboard-c1 abierto "$A$PAGE_PATH" 1
+for target in $TARGETS; do
+  case "$target" in
+    nginx-static) bench nginx-static nginx "$N$PAGE_PATH" "$CONNS" ;;
+    abierto-dashboard) bench abierto-dashboard abierto "$A$PAGE_PATH" "$CONNS" ;;
+    abierto-api) bench abierto-api abierto "$A$API_PATH" "$CONNS" ;;
+    nginx-static-c1) bench nginx-static-c1 nginx "$N$PAGE_PATH" 1 ;;
+    abierto-dashboard-c1) bench abierto-dashboard-c1 abierto "$A$PAGE_PATH" 1 ;;
+    *) echo "objetivo desconocido: $target" >&2; exit 1 ;;
+  esac
+done
 
-ratio=$(awk -v a="${rps[abierto-dashboard]}" -v n="${rps[nginx-static]}" 'BEGIN {printf "%.0f", 100 * a / n}')
+ratio=$(awk -v a="${rps[abierto-dashboard]:-0}" -v n="${rps[nginx-static]:-0}" 'BEGIN {printf "%s", (n > 0 && a > 0 ? sprintf("%.0f", 100 * a / n) : "-")}')
 
 {
   echo "Run $run_id — $(nproc) cores ($(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo) RAM, shared by the servers and wrk"
