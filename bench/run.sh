@@ -24,7 +24,7 @@ PLAN=pamga-2025-2027
 PAGE_PATH=/planes/$PLAN
 API_PATH=/api/v1/plans/$PLAN
 
-TIME=/usr/bin/time  # GNU time, for wrk's own CPU use
+TIME=$(type -P time || echo missing-gnu-time)  # GNU time (not the shell keyword), for wrk CPU use
 for tool in wrk nginx curl ss "$TIME"; do
   command -v "$tool" >/dev/null || {
     echo "falta $tool: ABIERTO_BENCH_DEPS=1 scripts/install-deps.sh" >&2
