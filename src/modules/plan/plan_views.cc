@@ -154,6 +154,22 @@ http::Response Dashboard(RequestContext& ctx) {
 // --- commitment page
 // ------------------------------------------------------------------------------
 
+// A value of the change history as a person reads it: dates as dates, yes/no, plain text.
+std::string HistoryValue(const json::value& v, std::string_view lang) {
+  if (v.is_null()) return "—";
+  if (v.is_bool()) return v.get_bool() ? (lang == "en" ? "yes" : "sí") : "no";
+  if (v.is_int64()) return std::to_string(v.get_int64());
+  if (v.is_double()) return text::FormatNumber(v.get_double(), 2);
+  if (v.is_string()) {
+    std::string s(v.get_string());
+    int y, m, d;
+    if (s.size() >= 10 && text::ParseIsoDate(s.substr(0, 10), &y, &m, &d))
+      return text::FormatDate(s, lang);
+    return s;
+  }
+  return json::serialize(v);
+}
+
 http::Response CommitmentPage(RequestContext& ctx) {
   std::string id = ctx.Param("id");
   auto r = ctx.Run("commitment.show", json::object{{"id", id}});
@@ -201,13 +217,18 @@ http::Response CommitmentPage(RequestContext& ctx) {
     h["action_label"] = ctx.T("action." + Str(h["action"]));
     h["role_label"] = ctx.T("role." + Str(h["role"]));
     json::array changes;
-    if (h["before"].is_object() && h["after"].is_object()) {
+    static const json::object kEmpty;
+    const json::object& before = h["before"].is_object() ? h["before"].as_object() : kEmpty;
+    if (h["after"].is_object()) {
       for (auto& kv : h["after"].as_object()) {
-        const json::value* b = h["before"].as_object().if_contains(kv.key());
+        std::string_view key = kv.key();
+        // Row ids and the search index are bookkeeping, not part of the public record.
+        if (key == "id" || key == "search_text" || key.ends_with("_id")) continue;
+        const json::value* b = before.if_contains(key);
         if (b && *b == kv.value()) continue;
-        changes.push_back(json::object{{"field", ctx.T("field." + std::string(kv.key()))},
-                                       {"before", b ? json::serialize(*b) : ""},
-                                       {"after", json::serialize(kv.value())}});
+        changes.push_back(json::object{{"field", ctx.T("field." + std::string(key))},
+                                       {"before", b ? HistoryValue(*b, lang) : ""},
+                                       {"after", HistoryValue(kv.value(), lang)}});
       }
     }
     h["changes"] = std::move(changes);
