@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <numeric>
 
@@ -253,7 +255,13 @@ class FastMes {
         const int q = candidates_[i];
         if (best >= 0 && stale_[q] > keys_[best].r_hi) break;  // sorted: the rest are worse
         Key& key = keys_[q];
-        const Eval e = Evaluate(q, &key);
+        const double bar = best >= 0 ? keys_[best].r_hi : std::numeric_limits<double>::infinity();
+        const Eval e = Evaluate(q, bar, &key);
+        if (e == Eval::kWorse) {
+          stale_[q] = key.r_lo;
+          ++i;
+          continue;
+        }
         if (e == Eval::kUncertain) {
           out->certain = false;
           return;
@@ -293,7 +301,8 @@ class FastMes {
   }
 
  private:
-  enum class Eval { kAffordable, kUnaffordable, kUncertain };
+  // kWorse: affordable or not, its ratio is certainly above `bar` (key->r_lo is a lower bound).
+  enum class Eval { kAffordable, kUnaffordable, kUncertain, kWorse };
 
   // The ratio (max payment / cost) of a project: exact as 1/u when nobody is short of the
   // equal share (the common case, and the one where genuine ties happen), else an interval.
@@ -305,7 +314,7 @@ class FastMes {
     double r_lo = 0, r_hi = 0;
   };
 
-  Eval Evaluate(int q, Key* key) {
+  Eval Evaluate(int q, double bar, Key* key) {
     const int32_t begin = P_.Begin(q), end = P_.End(q);
     const size_t size = static_cast<size_t>(end - begin);
     double sum_lo = 0, sum_hi = 0, min_lo = std::numeric_limits<double>::infinity();
@@ -327,6 +336,13 @@ class FastMes {
     }
     if (SumUp(sum_hi, size) < c) return Eval::kUnaffordable;
     if (SumDown(sum_lo, size) < c) return Eval::kUncertain;
+    // Nobody pays more than everything, so the payment is at least c / nonzero: if even that
+    // ratio loses to the current best, the expensive bounds below are not needed.
+    const double floor_ratio = Down(1.0 / static_cast<double>(nonzero));
+    if (floor_ratio > bar) {
+      key->r_lo = floor_ratio;
+      return Eval::kWorse;
+    }
     const double share_hi = Up(c / static_cast<double>(nonzero));
     if (min_lo >= share_hi) {
       key->exact = true;
@@ -338,17 +354,35 @@ class FastMes {
       return Eval::kAffordable;
     }
     // Lower balances need a larger payment: an upper bound for the payment comes from the lo
-    // ends, a lower bound from the hi ends. Each is an approximation nudged outward and then
-    // proved by evaluating sum min(balance, a) against the cost with outward rounding.
-    const double a_hi = Approximate(q, lo_, c) * (1 + 0x1p-40);
-    if (!(SumDown(Fill(q, lo_, a_hi), size) >= c)) return Eval::kUncertain;
-    const double a_lo = Approximate(q, hi_, c) * (1 - 0x1p-40);
-    if (!(SumUp(Fill(q, hi_, a_lo), size) < c)) return Eval::kUncertain;
+    // ends, a lower bound from the hi ends. Each is an approximation pushed outward and then
+    // proved by evaluating sum min(balance, a) against the cost with outward rounding. Near
+    // the solution that sum grows at rate u (the supporters paying the full share), so the
+    // push must beat the sum's rounding error divided by u.
+    double a_hi = 0, a_lo = 0;
+    if (!Bound(q, lo_, c, size, /*upper=*/true, &a_hi)) return Eval::kUncertain;
+    if (!Bound(q, hi_, c, size, /*upper=*/false, &a_lo)) return Eval::kUncertain;
     key->a_lo = a_lo;
     key->a_hi = a_hi;
     key->r_lo = Down(a_lo / c);
     key->r_hi = Up(a_hi / c);
     return Eval::kAffordable;
+  }
+
+  bool Bound(int q, const std::vector<double>& x, double c, size_t size, bool upper, double* a) {
+    int64_t u = 0;
+    const double approx = Approximate(q, x, c, &u);
+    double push = approx * 0x1p-40 + 4.0 * static_cast<double>(size + 2) * 0x1p-52 * c /
+                                         static_cast<double>(std::max<int64_t>(u, 1));
+    for (int attempt = 0; attempt < 4; ++attempt, push *= 64) {
+      if (upper) {
+        *a = approx + push;
+        if (SumDown(Fill(q, x, *a), size) >= c) return true;
+      } else {
+        *a = std::max(0.0, approx - push);
+        if (SumUp(Fill(q, x, *a), size) < c) return true;
+      }
+    }
+    return false;
   }
 
   // sum over supporters of min(x, a), rounded to nearest (the caller widens it).
@@ -358,7 +392,8 @@ class FastMes {
     return sum;
   }
 
-  double Approximate(int q, const std::vector<double>& x, double c) {
+  // The payment for balances `x`, in plain floating point; `u` gets the number paying it.
+  double Approximate(int q, const std::vector<double>& x, double c, int64_t* u) {
     pool_.clear();
     for (int32_t s = P_.Begin(q); s < P_.End(q); ++s) {
       const double b = x[P_.supporters[s]];
@@ -375,9 +410,13 @@ class FastMes {
           pool_[kept++] = b;
         }
       }
-      if (kept == pool_.size()) return a;
+      if (kept == pool_.size()) {
+        *u = static_cast<int64_t>(kept);
+        return a;
+      }
       pool_.resize(kept);
     }
+    *u = 0;
     return c;  // cannot happen when affordable; the proof step will reject it
   }
 
@@ -533,6 +572,10 @@ Result<Outcome> CountMes(const PbInstance& x, const MesOptions& options) {
   auto count = [&](int64_t k, Run* run) {
     if (!options.exact_only) fast.Count(k, run);
     if (options.exact_only || !run->certain) exact.Count(k, run);
+    if (std::getenv("ABIERTO_PB_DEBUG")) {
+      std::fprintf(stderr, "k=%lld certain=%d selected=%zu cost=%lld\n", (long long)k,
+                   (int)run->certain, run->order.size(), (long long)run->cost);
+    }
   };
   Run kept, next;
   int64_t k = 0;
