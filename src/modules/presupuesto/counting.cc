@@ -4,8 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <limits>
 #include <numeric>
 
@@ -572,10 +570,6 @@ Result<Outcome> CountMes(const PbInstance& x, const MesOptions& options) {
   auto count = [&](int64_t k, Run* run) {
     if (!options.exact_only) fast.Count(k, run);
     if (options.exact_only || !run->certain) exact.Count(k, run);
-    if (std::getenv("ABIERTO_PB_DEBUG")) {
-      std::fprintf(stderr, "k=%lld certain=%d selected=%zu cost=%lld\n", (long long)k,
-                   (int)run->certain, run->order.size(), (long long)run->cost);
-    }
   };
   Run kept, next;
   int64_t k = 0;
