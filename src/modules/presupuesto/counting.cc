@@ -1,0 +1,618 @@
+#include "modules/presupuesto/counting.h"
+
+#include <gmpxx.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+namespace abierto::presupuesto {
+namespace {
+
+// The instance reshaped for counting: costs, approval counts and, per project, the voters
+// that support it (compressed rows, so one run touches contiguous memory).
+struct Profile {
+  const PbInstance* instance = nullptr;
+  int32_t num_voters = 0;
+  int32_t num_projects = 0;
+  std::vector<int64_t> approvals;
+  std::vector<int32_t> offsets;     // num_projects + 1
+  std::vector<int32_t> supporters;  // voter indices, grouped by project
+
+  int64_t Cost(int p) const { return instance->projects[p].cost; }
+  const std::string& Id(int p) const { return instance->projects[p].id; }
+  int32_t Begin(int p) const { return offsets[p]; }
+  int32_t End(int p) const { return offsets[p + 1]; }
+  int32_t Support(int p) const { return offsets[p + 1] - offsets[p]; }
+};
+
+Profile MakeProfile(const PbInstance& x) {
+  Profile P;
+  P.instance = &x;
+  P.num_voters = static_cast<int32_t>(x.votes.size());
+  P.num_projects = static_cast<int32_t>(x.projects.size());
+  P.approvals.assign(P.num_projects, 0);
+  for (const PbVote& v : x.votes) {
+    for (int32_t p : v.projects) ++P.approvals[p];
+  }
+  P.offsets.assign(P.num_projects + 1, 0);
+  for (int p = 0; p < P.num_projects; ++p) {
+    P.offsets[p + 1] = P.offsets[p] + static_cast<int32_t>(P.approvals[p]);
+  }
+  P.supporters.resize(P.offsets.back());
+  std::vector<int32_t> fill(P.offsets.begin(), P.offsets.end() - 1);
+  for (int32_t i = 0; i < P.num_voters; ++i) {
+    for (int32_t p : x.votes[i].projects) P.supporters[fill[p]++] = i;
+  }
+  return P;
+}
+
+// The order among projects that the rule itself cannot tell apart: lower cost, then more
+// approvals, then the smaller id, so that the result never depends on file order.
+bool TieBefore(const Profile& P, int p, int q) {
+  if (P.Cost(p) != P.Cost(q)) return P.Cost(p) < P.Cost(q);
+  if (P.approvals[p] != P.approvals[q]) return P.approvals[p] > P.approvals[q];
+  if (P.Id(p) != P.Id(q)) return P.Id(p) < P.Id(q);
+  return p < q;
+}
+
+std::vector<ProjectResult> BaseResults(const Profile& P) {
+  std::vector<ProjectResult> out(P.num_projects);
+  for (int p = 0; p < P.num_projects; ++p) {
+    out[p].id = P.Id(p);
+    out[p].cost = P.Cost(p);
+    out[p].approvals = P.approvals[p];
+    out[p].score = P.approvals[p];
+  }
+  return out;
+}
+
+int64_t Clamp(__int128 v) {
+  return v > std::numeric_limits<int64_t>::max() ? std::numeric_limits<int64_t>::max()
+                                                 : static_cast<int64_t>(v);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Method of Equal Shares: one run at a fixed endowment.
+
+struct Run {
+  bool certain = true;         // fast pass: every decision was certified
+  std::vector<int32_t> order;  // selected projects, in order
+  __int128 cost = 0;
+  std::vector<int64_t> payers;  // per project
+  std::vector<double> max_payment;
+  std::vector<std::string> max_payment_exact;
+  std::vector<double> money_left;  // supporters' money when the run ended
+
+  void Reset(int m) {
+    certain = true;
+    order.clear();
+    cost = 0;
+    payers.assign(m, 0);
+    max_payment.assign(m, 0);
+    max_payment_exact.assign(m, std::string());
+    money_left.assign(m, 0);
+  }
+};
+
+// Exact run with GMP rationals. Money is scaled by n so that the endowment (B + k n) / n
+// becomes the integer B + k n and costs become c n; payments are then fractions whose
+// denominators are supporter counts.
+class ExactMes {
+ public:
+  explicit ExactMes(const Profile& P) : P_(P) {}
+
+  void Count(int64_t k, Run* out) {
+    const int m = P_.num_projects;
+    const mpz_class n = static_cast<long>(P_.num_voters);
+    const mpz_class endowment = mpz_class(static_cast<long>(P_.instance->budget)) + n * k;
+    balance_.assign(P_.num_voters, mpq_class(endowment));
+    std::vector<mpz_class> cost(m);
+    for (int p = 0; p < m; ++p) cost[p] = mpz_class(static_cast<long>(P_.Cost(p))) * n;
+    std::vector<int> candidates;
+    for (int p = 0; p < m; ++p) {
+      if (P_.Support(p) > 0) candidates.push_back(p);
+    }
+    out->Reset(m);
+    mpq_class total, a, best_a;
+    while (true) {
+      int best = -1;
+      for (size_t i = 0; i < candidates.size();) {
+        const int q = candidates[i];
+        total = 0;
+        for (int32_t s = P_.Begin(q); s < P_.End(q); ++s) total += balance_[P_.supporters[s]];
+        if (total < cost[q]) {
+          // Balances only go down, so it stays unaffordable for the rest of the run.
+          candidates[i] = candidates.back();
+          candidates.pop_back();
+          continue;
+        }
+        ++i;
+        MaxPayment(q, cost[q], &a);
+        if (best < 0 || Better(q, a, cost[q], best, best_a, cost[best])) {
+          best = q;
+          best_a = a;
+        }
+      }
+      if (best < 0) break;
+      candidates.erase(std::find(candidates.begin(), candidates.end(), best));
+      int64_t payers = 0;
+      for (int32_t s = P_.Begin(best); s < P_.End(best); ++s) {
+        mpq_class& b = balance_[P_.supporters[s]];
+        if (sgn(b) == 0 || sgn(best_a) == 0) continue;
+        ++payers;
+        if (b <= best_a) {
+          b = 0;
+        } else {
+          b -= best_a;
+        }
+      }
+      out->order.push_back(best);
+      out->cost += P_.Cost(best);
+      out->payers[best] = payers;
+      // Back to currency units: payments were scaled by n.
+      mpq_class unscaled = best_a / mpq_class(n);
+      out->max_payment[best] = unscaled.get_d();
+      out->max_payment_exact[best] = unscaled.get_str();
+    }
+    for (int p = 0; p < m; ++p) {
+      total = 0;
+      for (int32_t s = P_.Begin(p); s < P_.End(p); ++s) total += balance_[P_.supporters[s]];
+      out->money_left[p] = mpq_class(total / mpq_class(n)).get_d();
+    }
+  }
+
+ private:
+  // The smallest a with sum over supporters of min(balance, a) = cost (the supporters can
+  // afford the project; checked by the caller).
+  void MaxPayment(int q, const mpz_class& cost, mpq_class* a) {
+    if (sgn(cost) == 0) {
+      *a = 0;
+      return;
+    }
+    pool_.clear();
+    for (int32_t s = P_.Begin(q); s < P_.End(q); ++s) {
+      const mpq_class& b = balance_[P_.supporters[s]];
+      if (sgn(b) > 0) pool_.push_back(&b);
+    }
+    mpq_class rest = cost;
+    // Everyone pays the same share unless that exceeds what some have; those pay all they
+    // have, and the share of the others is recomputed until nobody else falls short.
+    while (true) {
+      *a = rest / static_cast<long>(pool_.size());
+      size_t kept = 0;
+      for (const mpq_class* b : pool_) {
+        if (*b < *a) {
+          rest -= *b;
+        } else {
+          pool_[kept++] = b;
+        }
+      }
+      if (kept == pool_.size()) return;
+      pool_.resize(kept);
+    }
+  }
+
+  bool Better(int q, const mpq_class& aq, const mpz_class& cq, int b, const mpq_class& ab,
+              const mpz_class& cb) {
+    const bool q_free = sgn(cq) == 0, b_free = sgn(cb) == 0;
+    if (q_free != b_free) return q_free;
+    if (!q_free) {
+      const int c = cmp(aq * cb, ab * cq);
+      if (c != 0) return c < 0;
+    }
+    return TieBefore(P_, q, b);
+  }
+
+  const Profile& P_;
+  std::vector<mpq_class> balance_;
+  std::vector<const mpq_class*> pool_;
+};
+
+double Down(double x) { return std::nextafter(x, -std::numeric_limits<double>::infinity()); }
+double Up(double x) { return std::nextafter(x, std::numeric_limits<double>::infinity()); }
+
+// Bounds for the rounding error of a sum of N non-negative doubles added left to right:
+// the computed sum is within a factor (1 ± (N - 1) 2^-53) of the true one; we widen by
+// (N + 2) 2^-52, which also covers the rounding of the widening product itself.
+double SumDown(double s, size_t n) { return s * (1.0 - static_cast<double>(n + 2) * 0x1p-52); }
+double SumUp(double s, size_t n) { return s * (1.0 + static_cast<double>(n + 2) * 0x1p-52); }
+
+// Fast run with interval arithmetic. Every voter balance is kept as [lo, hi] containing the
+// exact rational value; [0, 0] means exactly zero. Each decision the rule takes (affordable
+// or not, which project has the smaller ratio, pruning) is made only when the intervals prove
+// it; otherwise the run reports `certain = false` and the caller recounts it exactly.
+class FastMes {
+ public:
+  explicit FastMes(const Profile& P) : P_(P) {
+    const int m = P_.num_projects;
+    stale_.resize(m);
+    keys_.resize(m);
+  }
+
+  void Count(int64_t k, Run* out) {
+    const int m = P_.num_projects;
+    const int64_t num = P_.instance->budget + k * static_cast<int64_t>(P_.num_voters);
+    const double n = P_.num_voters;
+    const double e_lo = Down(Down(static_cast<double>(num)) / n);
+    const double e_hi = Up(Up(static_cast<double>(num)) / n);
+    lo_.assign(P_.num_voters, e_lo);
+    hi_.assign(P_.num_voters, e_hi);
+    candidates_.clear();
+    for (int p = 0; p < m; ++p) {
+      if (P_.Support(p) > 0) {
+        candidates_.push_back(p);
+        stale_[p] = 0;
+      }
+    }
+    out->Reset(m);
+    while (true) {
+      int best = -1;
+      for (size_t i = 0; i < candidates_.size();) {
+        const int q = candidates_[i];
+        if (best >= 0 && stale_[q] > keys_[best].r_hi) break;  // sorted: the rest are worse
+        Key& key = keys_[q];
+        const double bar = best >= 0 ? keys_[best].r_hi : std::numeric_limits<double>::infinity();
+        const Eval e = Evaluate(q, bar, &key);
+        if (e == Eval::kWorse) {
+          stale_[q] = key.r_lo;
+          ++i;
+          continue;
+        }
+        if (e == Eval::kUncertain) {
+          out->certain = false;
+          return;
+        }
+        if (e == Eval::kUnaffordable) {
+          candidates_.erase(candidates_.begin() + static_cast<std::ptrdiff_t>(i));
+          continue;
+        }
+        stale_[q] = key.r_lo;
+        ++i;
+        if (best < 0) {
+          best = q;
+          continue;
+        }
+        const int c = Compare(q, best);
+        if (c == 0) {
+          out->certain = false;
+          return;
+        }
+        if (c < 0) best = q;
+      }
+      if (best < 0) break;
+      candidates_.erase(std::find(candidates_.begin(), candidates_.end(), best));
+      // Ratios only grow as balances shrink, so r_lo from an earlier round stays a lower bound.
+      std::sort(candidates_.begin(), candidates_.end(),
+                [this](int a, int b) { return stale_[a] < stale_[b]; });
+      Pay(best, out);
+    }
+    for (int p = 0; p < m; ++p) {
+      double total = 0;
+      for (int32_t s = P_.Begin(p); s < P_.End(p); ++s) {
+        const int32_t v = P_.supporters[s];
+        total += 0.5 * (lo_[v] + hi_[v]);
+      }
+      out->money_left[p] = total;
+    }
+  }
+
+ private:
+  // kWorse: affordable or not, its ratio is certainly above `bar` (key->r_lo is a lower bound).
+  enum class Eval { kAffordable, kUnaffordable, kUncertain, kWorse };
+
+  // The ratio (max payment / cost) of a project: exact as 1/u when nobody is short of the
+  // equal share (the common case, and the one where genuine ties happen), else an interval.
+  struct Key {
+    bool exact = false;
+    bool free = false;  // cost 0: ratio 0, before anything else
+    int64_t u = 0;      // exact: ratio is 1/u
+    double a_lo = 0, a_hi = 0;
+    double r_lo = 0, r_hi = 0;
+  };
+
+  Eval Evaluate(int q, double bar, Key* key) {
+    const int32_t begin = P_.Begin(q), end = P_.End(q);
+    const size_t size = static_cast<size_t>(end - begin);
+    double sum_lo = 0, sum_hi = 0, min_lo = std::numeric_limits<double>::infinity();
+    int64_t nonzero = 0;
+    for (int32_t s = begin; s < end; ++s) {
+      const int32_t v = P_.supporters[s];
+      sum_lo += lo_[v];
+      sum_hi += hi_[v];
+      if (hi_[v] > 0) {
+        ++nonzero;
+        min_lo = std::min(min_lo, lo_[v]);
+      }
+    }
+    const double c = static_cast<double>(P_.Cost(q));  // exact: costs are at most 10^15
+    *key = Key();
+    if (c == 0) {
+      key->exact = key->free = true;
+      return Eval::kAffordable;
+    }
+    if (SumUp(sum_hi, size) < c) return Eval::kUnaffordable;
+    if (SumDown(sum_lo, size) < c) return Eval::kUncertain;
+    // Nobody pays more than everything, so the payment is at least c / nonzero: if even that
+    // ratio loses to the current best, the expensive bounds below are not needed.
+    const double floor_ratio = Down(1.0 / static_cast<double>(nonzero));
+    if (floor_ratio > bar) {
+      key->r_lo = floor_ratio;
+      return Eval::kWorse;
+    }
+    const double share_hi = Up(c / static_cast<double>(nonzero));
+    if (min_lo >= share_hi) {
+      key->exact = true;
+      key->u = nonzero;
+      key->a_lo = Down(c / static_cast<double>(nonzero));
+      key->a_hi = share_hi;
+      key->r_lo = Down(1.0 / static_cast<double>(nonzero));
+      key->r_hi = Up(1.0 / static_cast<double>(nonzero));
+      return Eval::kAffordable;
+    }
+    // Lower balances need a larger payment: an upper bound for the payment comes from the lo
+    // ends, a lower bound from the hi ends. Each is an approximation pushed outward and then
+    // proved by evaluating sum min(balance, a) against the cost with outward rounding. Near
+    // the solution that sum grows at rate u (the supporters paying the full share), so the
+    // push must beat the sum's rounding error divided by u.
+    double a_hi = 0, a_lo = 0;
+    if (!Bound(q, lo_, c, size, /*upper=*/true, &a_hi)) return Eval::kUncertain;
+    if (!Bound(q, hi_, c, size, /*upper=*/false, &a_lo)) return Eval::kUncertain;
+    key->a_lo = a_lo;
+    key->a_hi = a_hi;
+    key->r_lo = Down(a_lo / c);
+    key->r_hi = Up(a_hi / c);
+    return Eval::kAffordable;
+  }
+
+  bool Bound(int q, const std::vector<double>& x, double c, size_t size, bool upper, double* a) {
+    int64_t u = 0;
+    const double approx = Approximate(q, x, c, &u);
+    double push = approx * 0x1p-40 + 4.0 * static_cast<double>(size + 2) * 0x1p-52 * c /
+                                         static_cast<double>(std::max<int64_t>(u, 1));
+    for (int attempt = 0; attempt < 4; ++attempt, push *= 64) {
+      if (upper) {
+        *a = approx + push;
+        if (SumDown(Fill(q, x, *a), size) >= c) return true;
+      } else {
+        *a = std::max(0.0, approx - push);
+        if (SumUp(Fill(q, x, *a), size) < c) return true;
+      }
+    }
+    return false;
+  }
+
+  // sum over supporters of min(x, a), rounded to nearest (the caller widens it).
+  double Fill(int q, const std::vector<double>& x, double a) const {
+    double sum = 0;
+    for (int32_t s = P_.Begin(q); s < P_.End(q); ++s) sum += std::min(x[P_.supporters[s]], a);
+    return sum;
+  }
+
+  // The payment for balances `x`, in plain floating point; `u` gets the number paying it.
+  double Approximate(int q, const std::vector<double>& x, double c, int64_t* u) {
+    pool_.clear();
+    for (int32_t s = P_.Begin(q); s < P_.End(q); ++s) {
+      const double b = x[P_.supporters[s]];
+      if (b > 0) pool_.push_back(b);
+    }
+    double rest = c;
+    while (!pool_.empty()) {
+      const double a = rest / static_cast<double>(pool_.size());
+      size_t kept = 0;
+      for (double b : pool_) {
+        if (b < a) {
+          rest -= b;
+        } else {
+          pool_[kept++] = b;
+        }
+      }
+      if (kept == pool_.size()) {
+        *u = static_cast<int64_t>(kept);
+        return a;
+      }
+      pool_.resize(kept);
+    }
+    *u = 0;
+    return c;  // cannot happen when affordable; the proof step will reject it
+  }
+
+  // <0 when q goes first, >0 when b does, 0 when the intervals cannot tell.
+  int Compare(int q, int b) const {
+    const Key& kq = keys_[q];
+    const Key& kb = keys_[b];
+    if (kq.free || kb.free) {
+      if (kq.free != kb.free) return kq.free ? -1 : 1;
+      return TieBefore(P_, q, b) ? -1 : 1;
+    }
+    if (kq.exact && kb.exact) {
+      if (kq.u != kb.u) return kq.u > kb.u ? -1 : 1;
+      return TieBefore(P_, q, b) ? -1 : 1;
+    }
+    if (kq.r_hi < kb.r_lo) return -1;
+    if (kq.r_lo > kb.r_hi) return 1;
+    return 0;
+  }
+
+  void Pay(int q, Run* out) {
+    const Key& key = keys_[q];
+    out->order.push_back(q);
+    out->cost += P_.Cost(q);
+    out->max_payment[q] = 0.5 * (key.a_lo + key.a_hi);
+    if (key.free) return;
+    int64_t payers = 0;
+    for (int32_t s = P_.Begin(q); s < P_.End(q); ++s) {
+      const int32_t v = P_.supporters[s];
+      if (hi_[v] == 0) continue;
+      ++payers;
+      if (hi_[v] <= key.a_lo) {
+        lo_[v] = hi_[v] = 0;  // certainly paid everything it had: exactly zero now
+      } else {
+        lo_[v] = std::max(0.0, Down(lo_[v] - key.a_hi));
+        hi_[v] = Up(hi_[v] - key.a_lo);
+      }
+    }
+    out->payers[q] = payers;
+  }
+
+  const Profile& P_;
+  std::vector<double> lo_, hi_, pool_, stale_;
+  std::vector<Key> keys_;
+  std::vector<int> candidates_;
+};
+
+}  // namespace
+
+const char* DecisionText(Decision decision) {
+  switch (decision) {
+    case Decision::kSelected:
+      return "seleccionado";
+    case Decision::kDidNotFit:
+      return "no cupo en el presupuesto restante";
+    case Decision::kNotAffordable:
+      return "sus votantes ya no tenían fondos suficientes";
+    case Decision::kNoSupporters:
+      return "no recibió votos";
+  }
+  return "";
+}
+
+Result<Outcome> CountGreedy(const PbInstance& x) {
+  const Profile P = MakeProfile(x);
+  std::vector<__int128> score(P.num_projects, 0);
+  switch (x.vote_type) {
+    case VoteType::kApproval:
+    case VoteType::kChoose1:
+      for (int p = 0; p < P.num_projects; ++p) score[p] = P.approvals[p];
+      break;
+    case VoteType::kCumulative:
+      for (const PbVote& v : x.votes) {
+        for (size_t j = 0; j < v.projects.size(); ++j) {
+          score[v.projects[j]] += j < v.points.size() ? v.points[j] : 1;
+        }
+      }
+      break;
+    case VoteType::kOrdinal: {
+      // Borda: the first of a ballot gets max_length points, the next one less, and so on.
+      int64_t top = 0;
+      if (const std::string* max_length = x.Meta("max_length")) {
+        top = std::strtoll(max_length->c_str(), nullptr, 10);
+      }
+      for (const PbVote& v : x.votes) top = std::max<int64_t>(top, v.projects.size());
+      for (const PbVote& v : x.votes) {
+        for (size_t j = 0; j < v.projects.size(); ++j) {
+          score[v.projects[j]] += top - static_cast<int64_t>(j);
+        }
+      }
+      break;
+    }
+  }
+  std::vector<int> order(P.num_projects);
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](int p, int q) {
+    if (score[p] != score[q]) return score[p] > score[q];
+    return TieBefore(P, p, q);
+  });
+  Outcome out;
+  out.rule = "greedy";
+  out.budget = x.budget;
+  out.projects = BaseResults(P);
+  int64_t left = x.budget;
+  int position = 0;
+  for (int p : order) {
+    ProjectResult& r = out.projects[p];
+    r.score = Clamp(score[p]);
+    r.position = ++position;
+    r.budget_left = left;
+    if (P.Cost(p) <= left) {
+      left -= P.Cost(p);
+      r.decision = Decision::kSelected;
+      out.selected.push_back(P.Id(p));
+      out.total_cost += P.Cost(p);
+    } else {
+      r.decision = Decision::kDidNotFit;
+    }
+  }
+  return out;
+}
+
+Result<Outcome> CountMes(const PbInstance& x, const MesOptions& options) {
+  if (x.vote_type != VoteType::kApproval && x.vote_type != VoteType::kChoose1) {
+    return Status::InvalidArgument(
+        std::string("el Método de Partes Iguales (mes) solo se aplica a votos de aprobación; "
+                    "este archivo tiene votos de tipo ") +
+        VoteTypeName(x.vote_type));
+  }
+  const Profile P = MakeProfile(x);
+  int supported = 0;
+  __int128 all_cost = 0;
+  for (int p = 0; p < P.num_projects; ++p) {
+    if (P.Support(p) > 0) {
+      ++supported;
+      all_cost += P.Cost(p);
+    }
+  }
+  Outcome out;
+  out.rule = "mes";
+  out.budget = x.budget;
+  out.projects = BaseResults(P);
+  for (ProjectResult& r : out.projects) {
+    r.decision = r.approvals ? Decision::kNotAffordable : Decision::kNoSupporters;
+  }
+  if (P.num_voters == 0) {
+    out.endowment = "0";
+    return out;
+  }
+
+  ExactMes exact(P);
+  FastMes fast(P);
+  auto count = [&](int64_t k, Run* run) {
+    if (!options.exact_only) fast.Count(k, run);
+    if (options.exact_only || !run->certain) exact.Count(k, run);
+  };
+  Run kept, next;
+  int64_t k = 0;
+  count(0, &kept);  // spends at most n * B / n = B
+  out.runs = 1;
+  // Add1: the last outcome within the budget. Once every supported project is in, raising
+  // the endowment cannot change anything; that also bounds the loop (at an endowment of the
+  // total cost, a single supporter can pay for everything).
+  while (static_cast<int>(kept.order.size()) < supported && all_cost > 0) {
+    if (out.runs >= options.max_runs) {
+      return Status::TooLarge("el conteo mes con Add1 necesita más de " +
+                              std::to_string(options.max_runs) +
+                              " rondas; revise el presupuesto y los costos del archivo");
+    }
+    count(k + 1, &next);
+    ++out.runs;
+    if (next.cost > x.budget) break;
+    ++k;
+    std::swap(kept, next);
+  }
+
+  mpq_class endowment(
+      mpz_class(static_cast<long>(x.budget)) + mpz_class(static_cast<long>(P.num_voters)) * k,
+      mpz_class(static_cast<long>(P.num_voters)));
+  endowment.canonicalize();
+  out.endowment = endowment.get_str();
+  int position = 0;
+  for (int32_t p : kept.order) {
+    ProjectResult& r = out.projects[p];
+    r.decision = Decision::kSelected;
+    r.position = ++position;
+    r.payers = kept.payers[p];
+    r.max_payment = kept.max_payment[p];
+    r.max_payment_exact = kept.max_payment_exact[p];
+    out.selected.push_back(P.Id(p));
+    out.total_cost += P.Cost(p);
+  }
+  for (int p = 0; p < P.num_projects; ++p) {
+    if (out.projects[p].decision != Decision::kSelected) {
+      out.projects[p].supporters_money = kept.money_left[p];
+    }
+  }
+  return out;
+}
+
+}  // namespace abierto::presupuesto
