@@ -11,6 +11,7 @@
 
 #include "abierto/web.h"
 #include "modules.h"
+#include "modules/presupuesto/pb_cli.h"
 
 namespace {
 
@@ -189,6 +190,10 @@ int main(int argc, char** argv) {
   if (cmd == "demo") return Serve(argc, argv, true);
   if (cmd == "migrate") return Migrate(argc, argv);
   if (cmd == "user" && argc >= 3 && std::strcmp(argv[2], "add") == 0) return UserAdd(argc, argv);
+  if (cmd == "pb") {
+    std::vector<std::string> rest(argv + 2, argv + argc);
+    return abierto::presupuesto::RunPbCommand(rest, std::cout, std::cerr);
+  }
   if (cmd == "version" || cmd == "--version") {
     std::printf("abierto %s\n", ABIERTO_VERSION);
     return 0;
