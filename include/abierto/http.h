@@ -53,10 +53,15 @@ struct Response {
   std::string content_type = "text/html; charset=utf-8";
   std::vector<std::pair<std::string, std::string>> headers;  // besides Content-Type/Length
   std::string body;
+  // When set, the body is this shared, immutable string instead of `body`: cached pages are
+  // sent to many clients without being copied for each.
+  std::shared_ptr<const std::string> shared_body;
   // The route pattern that answered ("/planes/{slug}"), the label in metrics. Empty: "other".
   std::string route;
 
   void SetHeader(std::string name, std::string value);
+  size_t BodySize() const { return shared_body ? shared_body->size() : body.size(); }
+  std::string_view BodyView() const { return shared_body ? *shared_body : body; }
 };
 
 struct Options {

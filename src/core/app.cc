@@ -509,7 +509,7 @@ std::optional<http::Response> App::Fast(const http::Request& req) const {
       r.body = "No encontrado";
     } else {
       r.content_type = ContentTypeFor(req.path);
-      r.body = std::string(*data);
+      r.body = std::string(*data);  // small files; the cache below handles the hot pages
       r.SetHeader("Cache-Control", "public, max-age=3600");
     }
     AddSecurityHeaders(r);
@@ -713,7 +713,10 @@ http::Response App::Handle(const http::Request& req) const {
   for (std::string& c : ctx.set_cookies) r.headers.emplace_back("Set-Cookie", std::move(c));
   AddSecurityHeaders(r);
   if (ctx.cacheable && r.status == 200 && MayUseCache(req) && req.method == "GET") {
+    // The cached copy shares its body with every response served from it.
     auto e = std::make_shared<Impl::Entry>(Impl::Entry{revision_before, r});
+    e->response.shared_body = std::make_shared<const std::string>(std::move(e->response.body));
+    e->response.body.clear();
     std::unique_lock lock(impl_->cache_mu);
     // A bounded cache: public URLs with arbitrary query strings must not grow memory forever.
     if (impl_->cache.size() > 2000) impl_->cache.clear();

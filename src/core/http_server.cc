@@ -669,7 +669,7 @@ class Session : public std::enable_shared_from_this<Session> {
       if (p.body < 0) {
         buffers_.emplace_back(out_.data() + p.begin, p.end - p.begin);
       } else {
-        const std::string& b = bodies_[static_cast<size_t>(p.body)];
+        const std::string& b = *bodies_[static_cast<size_t>(p.body)];
         buffers_.emplace_back(b.data(), b.size());
       }
     }
@@ -703,7 +703,7 @@ class Session : public std::enable_shared_from_this<Session> {
     bool bodiless = status < 200 || status == 204 || status == 304;
     if (!bodiless) {
       out_.append("Content-Length: ");
-      AppendUint(&out_, r.body.size());
+      AppendUint(&out_, r.BodySize());
       out_.append("\r\n");
     }
     for (const auto& [name, value] : r.headers) {
@@ -737,13 +737,19 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     out_.append("\r\n");
     if (slot.head || bodiless) return 0;
-    size_t size = r.body.size();
-    if (size <= kInlineBody) {
+    size_t size = r.BodySize();
+    if (r.shared_body) {
+      // A shared body (a cached page) goes out as its own buffer: no copy per request.
+      pieces_.push_back({-1, *out_mark, out_.size()});
+      *out_mark = out_.size();
+      bodies_.push_back(r.shared_body);
+      pieces_.push_back({static_cast<int>(bodies_.size() - 1), 0, 0});
+    } else if (size <= kInlineBody) {
       out_.append(r.body);
     } else {
       pieces_.push_back({-1, *out_mark, out_.size()});
       *out_mark = out_.size();
-      bodies_.push_back(std::move(r.body));
+      bodies_.push_back(std::make_shared<const std::string>(std::move(r.body)));
       pieces_.push_back({static_cast<int>(bodies_.size() - 1), 0, 0});
     }
     return size;
@@ -889,7 +895,7 @@ class Session : public std::enable_shared_from_this<Session> {
   uint64_t first_seq_ = 0;  // sequence number of slots_.front()
 
   std::string out_;
-  std::vector<std::string> bodies_;
+  std::vector<std::shared_ptr<const std::string>> bodies_;
   std::vector<Piece> pieces_;
   std::vector<asio::const_buffer> buffers_;
   size_t batch_count_ = 0;
