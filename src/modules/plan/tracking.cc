@@ -1,5 +1,7 @@
 #include "modules/plan/tracking.h"
 
+#include "abierto/text.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -9,28 +11,6 @@
 
 namespace abierto::plan {
 namespace {
-
-// Days from 0001-01-01 to 1970-01-01 in the proleptic Gregorian calendar.
-constexpr int64_t kEpochFromYearOne = 719162;
-
-bool IsLeap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-int DaysInMonth(int64_t y, int m) {
-  static constexpr int kDays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
-}
-
-// Days from 0001-01-01 to January 1st of year y (y >= 1).
-int64_t DaysBeforeYear(int64_t y) {
-  const int64_t p = y - 1;
-  return 365 * p + p / 4 - p / 100 + p / 400;
-}
-
-int64_t DaysBeforeMonth(int64_t y, int m) {
-  int64_t days = 0;
-  for (int i = 1; i < m; ++i) days += DaysInMonth(y, i);
-  return days;
-}
 
 // Tenths of a point: the unit in which states are decided, so that boundaries are exact and
 // floating-point noise (49.999999...) cannot flip a colour.
@@ -280,39 +260,16 @@ CommitmentTracking TrackCommitment(const PreparedCommitment& c, int64_t today,
 
 // ----- Dates ------------------------------------------------------------------------------------
 
+// The calendar itself lives in text.h; these keep the tracking API's Result-returning shape.
 Result<int64_t> ParseIsoDay(std::string_view iso) {
-  const Status bad = Status::InvalidArgument("Fecha no válida (AAAA-MM-DD): '" +
-                                             std::string(iso.substr(0, 32)) + "'");
-  if (iso.size() != 10 || iso[4] != '-' || iso[7] != '-') return bad;
-  auto digits = [&](size_t pos, size_t len, int64_t* out) {
-    int64_t v = 0;
-    for (size_t i = pos; i < pos + len; ++i) {
-      if (iso[i] < '0' || iso[i] > '9') return false;
-      v = v * 10 + (iso[i] - '0');
-    }
-    *out = v;
-    return true;
-  };
-  int64_t y = 0, m = 0, d = 0;
-  if (!digits(0, 4, &y) || !digits(5, 2, &m) || !digits(8, 2, &d)) return bad;
-  if (y < 1 || m < 1 || m > 12 || d < 1 || d > DaysInMonth(y, static_cast<int>(m))) return bad;
-  return DaysBeforeYear(y) + DaysBeforeMonth(y, static_cast<int>(m)) + (d - 1) - kEpochFromYearOne;
+  int y, m, d;
+  if (!text::ParseIsoDate(iso, &y, &m, &d))
+    return Status::InvalidArgument("Fecha no válida (AAAA-MM-DD): '" +
+                                   std::string(iso.substr(0, 32)) + "'");
+  return text::DaysFromCivil(y, m, d);
 }
 
-std::string FormatIsoDay(int64_t day) {
-  const int64_t n = day + kEpochFromYearOne;  // days since 0001-01-01
-  // 146097 days every 400 years gives a year within one of the right one; then correct it.
-  int64_t y = n * 400 / 146097 + 1;
-  while (y > 1 && DaysBeforeYear(y) > n) --y;
-  while (DaysBeforeYear(y + 1) <= n) ++y;
-  int64_t rest = n - DaysBeforeYear(y);
-  int m = 1;
-  while (m < 12 && rest >= DaysInMonth(y, m)) rest -= DaysInMonth(y, m++);
-  char buf[48];  // room for any int64, though only years 1-9999 are meaningful
-  std::snprintf(buf, sizeof buf, "%04lld-%02d-%02lld", static_cast<long long>(y), m,
-                static_cast<long long>(rest + 1));
-  return buf;
-}
+std::string FormatIsoDay(int64_t day) { return text::IsoFromDays(day); }
 
 // ----- States -----------------------------------------------------------------------------------
 
