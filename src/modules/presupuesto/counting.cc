@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <thread>
 
 namespace abierto::presupuesto {
 namespace {
@@ -616,30 +617,63 @@ Result<Outcome> CountMes(const PbInstance& x, const MesOptions& options) {
     return out;
   }
 
+  // Add1 runs are independent of each other, so with two threads the next two endowments
+  // are counted at once and their results consumed in order, exactly as one thread would
+  // (a run past the stopping point is wasted, not used). Small instances stay on one thread:
+  // starting threads would cost more than the runs.
+  int threads = options.threads;
+  if (threads <= 0) {
+    threads = P.supporters.size() >= 200000 && std::thread::hardware_concurrency() >= 2 ? 2 : 1;
+  }
+  if (options.exact_only) threads = 1;
+  threads = std::min(threads, 2);
+
   ExactMes exact(P);
-  FastMes fast(P);
-  auto count = [&](int64_t k, Run* run) {
-    if (!options.exact_only) fast.Count(k, run);
-    if (options.exact_only || !run->certain) exact.Count(k, run);
-  };
-  Run kept, next;
+  std::vector<FastMes> fast(threads, FastMes(P));
+  Run kept;
+  std::vector<Run> next(threads);
   int64_t k = 0;
-  count(0, &kept);  // spends at most n * B / n = B
+  if (options.exact_only) {
+    exact.Count(0, &kept);
+  } else {
+    fast[0].Count(0, &kept);  // spends at most n * B / n = B
+    if (!kept.certain) exact.Count(0, &kept);
+  }
   out.runs = 1;
   // Add1: the last outcome within the budget. Once every supported project is in, raising
   // the endowment cannot change anything; that also bounds the loop (at an endowment of the
   // total cost, a single supporter can pay for everything).
-  while (static_cast<int>(kept.order.size()) < supported && all_cost > 0) {
-    if (out.runs >= options.max_runs) {
-      return Status::TooLarge("el conteo mes con Add1 necesita más de " +
-                              std::to_string(options.max_runs) +
-                              " rondas; revise el presupuesto y los costos del archivo");
+  bool done = false;
+  while (!done && static_cast<int>(kept.order.size()) < supported && all_cost > 0) {
+    if (options.exact_only) {
+      next[0].certain = false;
+    } else if (threads == 1) {
+      fast[0].Count(k + 1, &next[0]);
+    } else {
+      std::thread helper([&] { fast[1].Count(k + 2, &next[1]); });
+      fast[0].Count(k + 1, &next[0]);
+      helper.join();
     }
-    count(k + 1, &next);
-    ++out.runs;
-    if (next.cost > x.budget) break;
-    ++k;
-    std::swap(kept, next);
+    for (int t = 0; t < threads && !done; ++t) {
+      if (static_cast<int>(kept.order.size()) >= supported || all_cost == 0) {
+        done = true;
+        break;
+      }
+      if (out.runs >= options.max_runs) {
+        return Status::TooLarge("el conteo mes con Add1 necesita más de " +
+                                std::to_string(options.max_runs) +
+                                " rondas; revise el presupuesto y los costos del archivo");
+      }
+      Run& run = next[t];
+      if (!run.certain) exact.Count(k + 1, &run);
+      ++out.runs;
+      if (run.cost > x.budget) {
+        done = true;
+        break;
+      }
+      ++k;
+      std::swap(kept, run);
+    }
   }
 
   mpq_class endowment(
