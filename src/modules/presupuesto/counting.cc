@@ -3,9 +3,11 @@
 #include <gmpxx.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <thread>
 
 namespace abierto::presupuesto {
 namespace {
@@ -76,6 +78,10 @@ int64_t Clamp(__int128 v) {
 // ---------------------------------------------------------------------------------------------
 // Method of Equal Shares: one run at a fixed endowment.
 
+struct Interval {
+  double lo, hi;
+};
+
 struct Run {
   bool certain = true;         // fast pass: every decision was certified
   std::vector<int32_t> order;  // selected projects, in order
@@ -84,6 +90,11 @@ struct Run {
   std::vector<double> max_payment;
   std::vector<std::string> max_payment_exact;
   std::vector<double> money_left;  // supporters' money when the run ended
+  // Fast pass: final voter balances, in currency units, from which money_left is derived for
+  // the one run that is returned (deriving it for every Add1 run would cost as much as a
+  // quarter of the run itself).
+  std::vector<Interval> balances;
+  bool money_known = false;
 
   void Reset(int m) {
     certain = true;
@@ -93,6 +104,8 @@ struct Run {
     max_payment.assign(m, 0);
     max_payment_exact.assign(m, std::string());
     money_left.assign(m, 0);
+    balances.clear();
+    money_known = false;
   }
 };
 
@@ -161,6 +174,7 @@ class ExactMes {
       for (int32_t s = P_.Begin(p); s < P_.End(p); ++s) total += balance_[P_.supporters[s]];
       out->money_left[p] = mpq_class(total / mpq_class(n)).get_d();
     }
+    out->money_known = true;
   }
 
  private:
@@ -210,8 +224,15 @@ class ExactMes {
   std::vector<const mpq_class*> pool_;
 };
 
-double Down(double x) { return std::nextafter(x, -std::numeric_limits<double>::infinity()); }
-double Up(double x) { return std::nextafter(x, std::numeric_limits<double>::infinity()); }
+// The neighbouring doubles, as std::nextafter towards -inf / +inf, but inlined: Pay calls them
+// for every supporter, and the libm call was a twentieth of the run time.
+double Up(double x) {
+  if (std::isnan(x) || x == std::numeric_limits<double>::infinity()) return x;
+  if (x == 0) return std::numeric_limits<double>::denorm_min();
+  const uint64_t bits = std::bit_cast<uint64_t>(x);
+  return std::bit_cast<double>(x > 0 ? bits + 1 : bits - 1);
+}
+double Down(double x) { return -Up(-x); }
 
 // Bounds for the rounding error of a sum of N non-negative doubles added left to right:
 // the computed sum is within a factor (1 ± (N - 1) 2^-53) of the true one; we widen by
@@ -223,22 +244,35 @@ double SumUp(double s, size_t n) { return s * (1.0 + static_cast<double>(n + 2) 
 // exact rational value; [0, 0] means exactly zero. Each decision the rule takes (affordable
 // or not, which project has the smaller ratio, pruning) is made only when the intervals prove
 // it; otherwise the run reports `certain = false` and the caller recounts it exactly.
+//
+// Speed: a run evaluates about a thousand candidates of a few thousand supporters each, and
+// the supporters are scattered over the voters. So lo and hi live side by side (one cache
+// line per voter, not two), and each evaluation reads them once, copying the non-zero ones
+// into contiguous buffers that the later passes (approximation, proofs) scan sequentially.
 class FastMes {
  public:
   explicit FastMes(const Profile& P) : P_(P) {
     const int m = P_.num_projects;
     stale_.resize(m);
     keys_.resize(m);
+    int32_t widest = 0;
+    for (int p = 0; p < m; ++p) widest = std::max(widest, P_.Support(p));
+    buf_lo_.resize(widest);
+    buf_hi_.resize(widest);
+    pool_.resize(widest);
   }
 
+  // Leaves the final balances in out->balances; money_left is filled by the caller, and only
+  // for the run it keeps.
   void Count(int64_t k, Run* out) {
     const int m = P_.num_projects;
     const int64_t num = P_.instance->budget + k * static_cast<int64_t>(P_.num_voters);
     const double n = P_.num_voters;
     const double e_lo = Down(Down(static_cast<double>(num)) / n);
     const double e_hi = Up(Up(static_cast<double>(num)) / n);
-    lo_.assign(P_.num_voters, e_lo);
-    hi_.assign(P_.num_voters, e_hi);
+    out->Reset(m);
+    bal_ = &out->balances;
+    bal_->assign(P_.num_voters, Interval{e_lo, e_hi});
     candidates_.clear();
     for (int p = 0; p < m; ++p) {
       if (P_.Support(p) > 0) {
@@ -246,20 +280,13 @@ class FastMes {
         stale_[p] = 0;
       }
     }
-    out->Reset(m);
     while (true) {
       int best = -1;
       for (size_t i = 0; i < candidates_.size();) {
         const int q = candidates_[i];
         if (best >= 0 && stale_[q] > keys_[best].r_hi) break;  // sorted: the rest are worse
         Key& key = keys_[q];
-        const double bar = best >= 0 ? keys_[best].r_hi : std::numeric_limits<double>::infinity();
-        const Eval e = Evaluate(q, bar, &key);
-        if (e == Eval::kWorse) {
-          stale_[q] = key.r_lo;
-          ++i;
-          continue;
-        }
+        const Eval e = Evaluate(q, &key);
         if (e == Eval::kUncertain) {
           out->certain = false;
           return;
@@ -288,19 +315,10 @@ class FastMes {
                 [this](int a, int b) { return stale_[a] < stale_[b]; });
       Pay(best, out);
     }
-    for (int p = 0; p < m; ++p) {
-      double total = 0;
-      for (int32_t s = P_.Begin(p); s < P_.End(p); ++s) {
-        const int32_t v = P_.supporters[s];
-        total += 0.5 * (lo_[v] + hi_[v]);
-      }
-      out->money_left[p] = total;
-    }
   }
 
  private:
-  // kWorse: affordable or not, its ratio is certainly above `bar` (key->r_lo is a lower bound).
-  enum class Eval { kAffordable, kUnaffordable, kUncertain, kWorse };
+  enum class Eval { kAffordable, kUnaffordable, kUncertain };
 
   // The ratio (max payment / cost) of a project: exact as 1/u when nobody is short of the
   // equal share (the common case, and the one where genuine ties happen), else an interval.
@@ -312,20 +330,44 @@ class FastMes {
     double r_lo = 0, r_hi = 0;
   };
 
-  Eval Evaluate(int q, double bar, Key* key) {
+  Eval Evaluate(int q, Key* key) {
     const int32_t begin = P_.Begin(q), end = P_.End(q);
     const size_t size = static_cast<size_t>(end - begin);
-    double sum_lo = 0, sum_hi = 0, min_lo = std::numeric_limits<double>::infinity();
-    int64_t nonzero = 0;
-    for (int32_t s = begin; s < end; ++s) {
-      const int32_t v = P_.supporters[s];
-      sum_lo += lo_[v];
-      sum_hi += hi_[v];
-      if (hi_[v] > 0) {
-        ++nonzero;
-        min_lo = std::min(min_lo, lo_[v]);
-      }
+    const Interval* bal = bal_->data();
+    const int32_t* who = P_.supporters.data();
+    double* lo = buf_lo_.data();
+    double* hi = buf_hi_.data();
+    // Two accumulators per sum to overlap the additions; the error bound of SumDown/SumUp
+    // holds for any summation order of non-negative terms.
+    double lo0 = 0, lo1 = 0, hi0 = 0, hi1 = 0, min_lo = std::numeric_limits<double>::infinity();
+    size_t nonzero = 0;
+    int32_t s = begin;
+    for (; s + 1 < end; s += 2) {
+      const Interval x = bal[who[s]], y = bal[who[s + 1]];
+      lo0 += x.lo;
+      hi0 += x.hi;
+      lo1 += y.lo;
+      hi1 += y.hi;
+      lo[nonzero] = x.lo;
+      hi[nonzero] = x.hi;
+      nonzero += x.hi > 0;
+      lo[nonzero] = y.lo;
+      hi[nonzero] = y.hi;
+      nonzero += y.hi > 0;
+      min_lo = std::min(min_lo, x.hi > 0 ? x.lo : min_lo);
+      min_lo = std::min(min_lo, y.hi > 0 ? y.lo : min_lo);
     }
+    if (s < end) {
+      const Interval x = bal[who[s]];
+      lo0 += x.lo;
+      hi0 += x.hi;
+      lo[nonzero] = x.lo;
+      hi[nonzero] = x.hi;
+      nonzero += x.hi > 0;
+      min_lo = std::min(min_lo, x.hi > 0 ? x.lo : min_lo);
+    }
+    count_ = nonzero;
+    const double sum_lo = lo0 + lo1, sum_hi = hi0 + hi1;
     const double c = static_cast<double>(P_.Cost(q));  // exact: costs are at most 10^15
     *key = Key();
     if (c == 0) {
@@ -334,17 +376,14 @@ class FastMes {
     }
     if (SumUp(sum_hi, size) < c) return Eval::kUnaffordable;
     if (SumDown(sum_lo, size) < c) return Eval::kUncertain;
-    // Nobody pays more than everything, so the payment is at least c / nonzero: if even that
-    // ratio loses to the current best, the expensive bounds below are not needed.
-    const double floor_ratio = Down(1.0 / static_cast<double>(nonzero));
-    if (floor_ratio > bar) {
-      key->r_lo = floor_ratio;
-      return Eval::kWorse;
-    }
+    // No shortcut for candidates that certainly lose to the current best (say, by the lower
+    // bound c / nonzero for the payment): their bounds are computed in full anyway, because a
+    // tight r_lo keeps them out of the next rounds' evaluations, and gathering the balances
+    // costs more than the bounds.
     const double share_hi = Up(c / static_cast<double>(nonzero));
     if (min_lo >= share_hi) {
       key->exact = true;
-      key->u = nonzero;
+      key->u = static_cast<int64_t>(nonzero);
       key->a_lo = Down(c / static_cast<double>(nonzero));
       key->a_hi = share_hi;
       key->r_lo = Down(1.0 / static_cast<double>(nonzero));
@@ -357,8 +396,8 @@ class FastMes {
     // the solution that sum grows at rate u (the supporters paying the full share), so the
     // push must beat the sum's rounding error divided by u.
     double a_hi = 0, a_lo = 0;
-    if (!Bound(q, lo_, c, size, /*upper=*/true, &a_hi)) return Eval::kUncertain;
-    if (!Bound(q, hi_, c, size, /*upper=*/false, &a_lo)) return Eval::kUncertain;
+    if (!Bound(buf_lo_.data(), c, size, /*upper=*/true, &a_hi)) return Eval::kUncertain;
+    if (!Bound(buf_hi_.data(), c, size, /*upper=*/false, &a_lo)) return Eval::kUncertain;
     key->a_lo = a_lo;
     key->a_hi = a_hi;
     key->r_lo = Down(a_lo / c);
@@ -366,53 +405,63 @@ class FastMes {
     return Eval::kAffordable;
   }
 
-  bool Bound(int q, const std::vector<double>& x, double c, size_t size, bool upper, double* a) {
+  // x: the count_ gathered balances (lo or hi ends) of the project being evaluated.
+  bool Bound(const double* x, double c, size_t size, bool upper, double* a) {
     int64_t u = 0;
-    const double approx = Approximate(q, x, c, &u);
+    const double approx = Approximate(x, c, &u);
     double push = approx * 0x1p-40 + 4.0 * static_cast<double>(size + 2) * 0x1p-52 * c /
                                          static_cast<double>(std::max<int64_t>(u, 1));
     for (int attempt = 0; attempt < 4; ++attempt, push *= 64) {
       if (upper) {
         *a = approx + push;
-        if (SumDown(Fill(q, x, *a), size) >= c) return true;
+        if (SumDown(Fill(x, *a), size) >= c) return true;
       } else {
         *a = std::max(0.0, approx - push);
-        if (SumUp(Fill(q, x, *a), size) < c) return true;
+        if (SumUp(Fill(x, *a), size) < c) return true;
       }
     }
     return false;
   }
 
-  // sum over supporters of min(x, a), rounded to nearest (the caller widens it).
-  double Fill(int q, const std::vector<double>& x, double a) const {
-    double sum = 0;
-    for (int32_t s = P_.Begin(q); s < P_.End(q); ++s) sum += std::min(x[P_.supporters[s]], a);
-    return sum;
+  // sum of min(x, a) over the gathered balances, rounded to nearest (the caller widens it).
+  double Fill(const double* x, double a) const {
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t i = 0;
+    for (; i + 4 <= count_; i += 4) {
+      s0 += std::min(x[i], a);
+      s1 += std::min(x[i + 1], a);
+      s2 += std::min(x[i + 2], a);
+      s3 += std::min(x[i + 3], a);
+    }
+    for (; i < count_; ++i) s0 += std::min(x[i], a);
+    return (s0 + s1) + (s2 + s3);
   }
 
   // The payment for balances `x`, in plain floating point; `u` gets the number paying it.
-  double Approximate(int q, const std::vector<double>& x, double c, int64_t* u) {
-    pool_.clear();
-    for (int32_t s = P_.Begin(q); s < P_.End(q); ++s) {
-      const double b = x[P_.supporters[s]];
-      if (b > 0) pool_.push_back(b);
+  double Approximate(const double* x, double c, int64_t* u) {
+    double* pool = pool_.data();
+    size_t size = 0;
+    for (size_t i = 0; i < count_; ++i) {
+      pool[size] = x[i];
+      size += x[i] > 0;
     }
     double rest = c;
-    while (!pool_.empty()) {
-      const double a = rest / static_cast<double>(pool_.size());
+    while (size > 0) {
+      const double a = rest / static_cast<double>(size);
       size_t kept = 0;
-      for (double b : pool_) {
+      for (size_t i = 0; i < size; ++i) {
+        const double b = pool[i];
         if (b < a) {
           rest -= b;
         } else {
-          pool_[kept++] = b;
+          pool[kept++] = b;
         }
       }
-      if (kept == pool_.size()) {
+      if (kept == size) {
         *u = static_cast<int64_t>(kept);
         return a;
       }
-      pool_.resize(kept);
+      size = kept;
     }
     *u = 0;
     return c;  // cannot happen when affordable; the proof step will reject it
@@ -441,23 +490,26 @@ class FastMes {
     out->cost += P_.Cost(q);
     out->max_payment[q] = 0.5 * (key.a_lo + key.a_hi);
     if (key.free) return;
+    Interval* bal = bal_->data();
     int64_t payers = 0;
     for (int32_t s = P_.Begin(q); s < P_.End(q); ++s) {
-      const int32_t v = P_.supporters[s];
-      if (hi_[v] == 0) continue;
+      Interval& b = bal[P_.supporters[s]];
+      if (b.hi == 0) continue;
       ++payers;
-      if (hi_[v] <= key.a_lo) {
-        lo_[v] = hi_[v] = 0;  // certainly paid everything it had: exactly zero now
+      if (b.hi <= key.a_lo) {
+        b.lo = b.hi = 0;  // certainly paid everything it had: exactly zero now
       } else {
-        lo_[v] = std::max(0.0, Down(lo_[v] - key.a_hi));
-        hi_[v] = Up(hi_[v] - key.a_lo);
+        b.lo = std::max(0.0, Down(b.lo - key.a_hi));
+        b.hi = Up(b.hi - key.a_lo);
       }
     }
     out->payers[q] = payers;
   }
 
   const Profile& P_;
-  std::vector<double> lo_, hi_, pool_, stale_;
+  std::vector<Interval>* bal_ = nullptr;  // the balances of the run being counted
+  std::vector<double> buf_lo_, buf_hi_, pool_, stale_;
+  size_t count_ = 0;  // entries of buf_lo_/buf_hi_ filled by the last Evaluate
   std::vector<Key> keys_;
   std::vector<int> candidates_;
 };
@@ -565,30 +617,63 @@ Result<Outcome> CountMes(const PbInstance& x, const MesOptions& options) {
     return out;
   }
 
+  // Add1 runs are independent of each other, so with two threads the next two endowments
+  // are counted at once and their results consumed in order, exactly as one thread would
+  // (a run past the stopping point is wasted, not used). Small instances stay on one thread:
+  // starting threads would cost more than the runs.
+  int threads = options.threads;
+  if (threads <= 0) {
+    threads = P.supporters.size() >= 200000 && std::thread::hardware_concurrency() >= 2 ? 2 : 1;
+  }
+  if (options.exact_only) threads = 1;
+  threads = std::min(threads, 2);
+
   ExactMes exact(P);
-  FastMes fast(P);
-  auto count = [&](int64_t k, Run* run) {
-    if (!options.exact_only) fast.Count(k, run);
-    if (options.exact_only || !run->certain) exact.Count(k, run);
-  };
-  Run kept, next;
+  std::vector<FastMes> fast(threads, FastMes(P));
+  Run kept;
+  std::vector<Run> next(threads);
   int64_t k = 0;
-  count(0, &kept);  // spends at most n * B / n = B
+  if (options.exact_only) {
+    exact.Count(0, &kept);
+  } else {
+    fast[0].Count(0, &kept);  // spends at most n * B / n = B
+    if (!kept.certain) exact.Count(0, &kept);
+  }
   out.runs = 1;
   // Add1: the last outcome within the budget. Once every supported project is in, raising
   // the endowment cannot change anything; that also bounds the loop (at an endowment of the
   // total cost, a single supporter can pay for everything).
-  while (static_cast<int>(kept.order.size()) < supported && all_cost > 0) {
-    if (out.runs >= options.max_runs) {
-      return Status::TooLarge("el conteo mes con Add1 necesita más de " +
-                              std::to_string(options.max_runs) +
-                              " rondas; revise el presupuesto y los costos del archivo");
+  bool done = false;
+  while (!done && static_cast<int>(kept.order.size()) < supported && all_cost > 0) {
+    if (options.exact_only) {
+      next[0].certain = false;
+    } else if (threads == 1) {
+      fast[0].Count(k + 1, &next[0]);
+    } else {
+      std::thread helper([&] { fast[1].Count(k + 2, &next[1]); });
+      fast[0].Count(k + 1, &next[0]);
+      helper.join();
     }
-    count(k + 1, &next);
-    ++out.runs;
-    if (next.cost > x.budget) break;
-    ++k;
-    std::swap(kept, next);
+    for (int t = 0; t < threads && !done; ++t) {
+      if (static_cast<int>(kept.order.size()) >= supported || all_cost == 0) {
+        done = true;
+        break;
+      }
+      if (out.runs >= options.max_runs) {
+        return Status::TooLarge("el conteo mes con Add1 necesita más de " +
+                                std::to_string(options.max_runs) +
+                                " rondas; revise el presupuesto y los costos del archivo");
+      }
+      Run& run = next[t];
+      if (!run.certain) exact.Count(k + 1, &run);
+      ++out.runs;
+      if (run.cost > x.budget) {
+        done = true;
+        break;
+      }
+      ++k;
+      std::swap(kept, run);
+    }
   }
 
   mpq_class endowment(
@@ -606,6 +691,16 @@ Result<Outcome> CountMes(const PbInstance& x, const MesOptions& options) {
     r.max_payment_exact = kept.max_payment_exact[p];
     out.selected.push_back(P.Id(p));
     out.total_cost += P.Cost(p);
+  }
+  if (!kept.money_known) {
+    for (int p = 0; p < P.num_projects; ++p) {
+      double total = 0;
+      for (int32_t s = P.Begin(p); s < P.End(p); ++s) {
+        const Interval& b = kept.balances[P.supporters[s]];
+        total += 0.5 * (b.lo + b.hi);
+      }
+      kept.money_left[p] = total;
+    }
   }
   for (int p = 0; p < P.num_projects; ++p) {
     if (out.projects[p].decision != Decision::kSelected) {

@@ -13,7 +13,8 @@
 //    a fast pass uses interval arithmetic with outward rounding and is trusted only when every
 //    comparison it makes is certain; otherwise that endowment is recounted with GMP rationals.
 //
-// Thread-safety: pure functions of their input; safe to call concurrently.
+// Thread-safety: pure functions of their input; safe to call concurrently. CountMes may use
+// a second thread of its own for large instances (MesOptions::threads).
 #pragma once
 
 #include <cstdint>
@@ -74,6 +75,9 @@ struct MesOptions {
   int64_t max_runs = 200000;
   // Skip the interval-arithmetic pass and count every run with rationals (for tests).
   bool exact_only = false;
+  // Threads counting Add1 runs (1 or 2); 0 picks 2 for large instances on a machine with
+  // two or more cores, else 1. The outcome does not depend on it.
+  int threads = 0;
 };
 
 Result<Outcome> CountGreedy(const PbInstance& instance);

@@ -124,9 +124,12 @@ TEST(PbCounting, GreedyByPointsAndBorda) {
   EXPECT_EQ(borda.selected, (std::vector<std::string>{"b", "c"}));
 }
 
+// Differential test: the fast interval pass (one and two threads) against the all-rational
+// count, which follows the definition directly and serves as the oracle. Half the instances
+// have equal costs, so that exact ties (settled by the tie-breaking order) are common.
 TEST(PbCounting, FastPassAgreesWithRationalsOnRandomInstances) {
   std::mt19937_64 rng(12345);
-  for (int trial = 0; trial < 40; ++trial) {
+  for (int trial = 0; trial < 200; ++trial) {
     SCOPED_TRACE(trial);
     GeneratorOptions g;
     g.voters = 5 + static_cast<int>(rng() % 60);
@@ -134,16 +137,56 @@ TEST(PbCounting, FastPassAgreesWithRationalsOnRandomInstances) {
     g.approvals = 1 + static_cast<int>(rng() % g.projects);
     g.seed = rng();
     g.min_cost = 1000 * static_cast<int64_t>(rng() % 3);
-    g.max_cost = g.min_cost + 1000 * static_cast<int64_t>(1 + rng() % 20);
+    g.max_cost = trial % 2 ? g.min_cost : g.min_cost + 1000 * static_cast<int64_t>(1 + rng() % 20);
     PbInstance x = GeneratePb(g).value();
     MesOptions exact;
     exact.exact_only = true;
-    Outcome fast = CountMes(x).value();
-    Outcome slow = CountMes(x, exact).value();
-    EXPECT_EQ(fast.selected, slow.selected);
-    EXPECT_EQ(fast.endowment, slow.endowment);
-    EXPECT_LE(fast.total_cost, x.budget);
+    const Outcome slow = CountMes(x, exact).value();
+    for (int threads : {1, 2}) {
+      SCOPED_TRACE(threads);
+      MesOptions o;
+      o.threads = threads;
+      const Outcome fast = CountMes(x, o).value();
+      EXPECT_EQ(fast.selected, slow.selected);
+      EXPECT_EQ(fast.endowment, slow.endowment);
+      EXPECT_EQ(fast.runs, slow.runs);
+      EXPECT_EQ(fast.total_cost, slow.total_cost);
+      EXPECT_LE(fast.total_cost, x.budget);
+      for (size_t p = 0; p < x.projects.size(); ++p) {
+        EXPECT_EQ(fast.projects[p].decision, slow.projects[p].decision);
+        EXPECT_EQ(fast.projects[p].position, slow.projects[p].position);
+        EXPECT_EQ(fast.projects[p].payers, slow.projects[p].payers);
+        EXPECT_NEAR(fast.projects[p].max_payment, slow.projects[p].max_payment,
+                    1e-6 * (1 + slow.projects[p].max_payment));
+        EXPECT_NEAR(fast.projects[p].supporters_money, slow.projects[p].supporters_money,
+                    1e-6 * (1 + slow.projects[p].supporters_money));
+      }
+    }
   }
+}
+
+// A larger instance than the oracle can afford at every size: one and two threads must give
+// the same outcome, run count included (the second thread's extra run is never consumed).
+TEST(PbCounting, TwoThreadsGiveTheSameOutcome) {
+  GeneratorOptions g;
+  g.voters = 3000;
+  g.projects = 40;
+  g.approvals = 5;
+  g.seed = 7;
+  PbInstance x = GeneratePb(g).value();
+  MesOptions one, two;
+  one.threads = 1;
+  two.threads = 2;
+  const Outcome a = CountMes(x, one).value();
+  const Outcome b = CountMes(x, two).value();
+  EXPECT_EQ(a.selected, b.selected);
+  EXPECT_EQ(a.endowment, b.endowment);
+  EXPECT_EQ(a.runs, b.runs);
+  MesOptions bounded = two;
+  bounded.max_runs = a.runs;
+  EXPECT_TRUE(CountMes(x, bounded).ok());
+  bounded.max_runs = a.runs - 1;
+  EXPECT_EQ(CountMes(x, bounded).status().code(), StatusCode::kTooLarge);
 }
 
 TEST(PbCounting, EmptyAndDegenerateInstances) {
