@@ -1,0 +1,4 @@
+#include "modules/presupuesto/presupuesto.h"
+namespace abierto::presupuesto {
+void RegisterDemo(Registry&) {}
+}  // namespace abierto::presupuesto
