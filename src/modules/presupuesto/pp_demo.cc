@@ -238,7 +238,9 @@ Status Load(DemoContext& d) {
                      Id(d.Run("pp.zone.create", {{"process_id", p26},
                                                  {"name", z},
                                                  {"kind", "delegacion"},
-                                                 {"budget", 30000000},
+                                                 // Las Joyas' three projects cost more than its
+                                                 // budget together, so its knapsack bites.
+                                                 {"budget", knapsack ? 20000000 : 30000000},
                                                  {"vote_rule", knapsack ? "mochila" : "aprobacion"},
                                                  {"max_choices", 3}})));
     int k = 0;
