@@ -2,6 +2,7 @@
 
 #include "abierto/accounts.h"
 #include "modules/plan/plan.h"
+#include "modules/presupuesto/presupuesto.h"
 
 namespace abierto {
 
@@ -10,6 +11,7 @@ const std::vector<web::ModuleRegistrar>& Modules() {
       web::RegisterWeb,
       accounts::RegisterAccounts,
       plan::Register,
+      presupuesto::Register,
   };
   return kModules;
 }

@@ -39,12 +39,20 @@ function publicPages() {
     [`${PLAN}?lang=en`, 200],
     [`${PLAN}?lang=en&estado=con_retraso`, 200],
     [`/compromisos/${commitments[0].id}?lang=en`, 200],
+    ['/presupuesto', 200],
+    ['/presupuesto/presupuesto-2025', 200],
+    ['/presupuesto/presupuesto-2025?q=jardin&estado=viable', 200],
+    ['/presupuesto/proyectos/1', 200],
+    ['/presupuesto/presupuesto-2025/resultados/1', 200],
+    ['/presupuesto/presupuesto-2026/votar?zona=9', 200],
+    ['/presupuesto/recibo?codigo=AAAAA-AAAAA', 200],
+    ['/presupuesto/presupuesto-2025?lang=en', 200],
   ];
 }
 
 test('every public page has no WCAG 2.1 A/AA violations (desktop, and the main ones on a phone)', async () => {
   assert.equal(commitments.length, 5, 'the demo has five commitments');
-  const phone = new Set(['/', PLAN, `/compromisos/${commitments[0].id}`, '/entrar']);
+  const phone = new Set(['/', PLAN, `/compromisos/${commitments[0].id}`, '/entrar', '/presupuesto/presupuesto-2025', '/presupuesto/proyectos/1']);
   for (const viewport of [{ width: 1280, height: 900 }, { width: 360, height: 740 }]) {
     const context = await newContext(browser, { viewport });
     try {

@@ -69,7 +69,8 @@ export async function startServer(backend, { demo = true, db, env = {}, args = [
     await new Promise((r) => setTimeout(r, 100));
   }
   const stop = async (signal = 'SIGTERM') => {
-    if (proc.exitCode === null) {
+    // A process killed by a signal has a signalCode and no exitCode.
+    if (proc.exitCode === null && proc.signalCode === null) {
       const done = new Promise((r) => proc.once('exit', r));
       proc.kill(signal);
       const t = setTimeout(() => proc.kill('SIGKILL'), 15000);

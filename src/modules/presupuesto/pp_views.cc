@@ -1,0 +1,445 @@
+// The participatory-budget pages, downloads and JSON API. Each handler runs read actions through
+// the dispatcher and turns their JSON into a view; the vote form posts to the voting actions.
+// Every page works without JavaScript: the project list is the primary view on a phone, and
+// each project with a location links to OpenStreetMap instead of depending on map tiles.
+#include <algorithm>
+#include <cstdio>
+
+#include "abierto/export.h"
+#include "abierto/text.h"
+#include "abierto/web.h"
+#include "modules/presupuesto/presupuesto.h"
+
+namespace abierto::presupuesto {
+
+namespace json = boost::json;
+using web::RequestContext;
+
+namespace {
+
+std::string Str(const json::value& v) {
+  if (v.is_string()) return std::string(v.get_string());
+  if (v.is_int64()) return std::to_string(v.get_int64());
+  return "";
+}
+double Num(const json::value& v) {
+  if (v.is_double()) return v.get_double();
+  if (v.is_int64()) return static_cast<double>(v.get_int64());
+  return 0;
+}
+
+const char* kPhases[] = {"registro", "revision", "votacion", "resultados", "ejecucion"};
+
+// The phases as a timeline: done, current or upcoming.
+json::array PhaseSteps(RequestContext& ctx, const json::object& p) {
+  std::string phase = Str(p.at("phase"));
+  int current = -1;
+  for (int i = 0; i < 5; ++i)
+    if (phase == kPhases[i]) current = i;
+  std::string l = ctx.lang;
+  std::string dates[] = {
+      text::FormatDate(Str(p.at("proposals_from")), l) + " – " +
+          text::FormatDate(Str(p.at("proposals_to")), l),
+      text::FormatDate(Str(p.at("proposals_to")), l) + " – " +
+          text::FormatDate(Str(p.at("voting_from")), l),
+      text::FormatDate(Str(p.at("voting_from")), l) + " – " +
+          text::FormatDate(Str(p.at("voting_to")), l),
+      text::FormatDate(Str(p.at("voting_to")), l),
+      Str(p.at("execution_from")).empty() ? "" : text::FormatDate(Str(p.at("execution_from")), l)};
+  json::array out;
+  for (int i = 0; i < 5; ++i)
+    out.push_back(json::object{{"label", ctx.T(std::string("pp.phase.") + kPhases[i])},
+                               {"dates", dates[i]},
+                               {"current", i == current},
+                               {"done", current > i}});
+  return out;
+}
+
+void DecorateProject(RequestContext& ctx, json::object& p) {
+  p["cost_label"] = text::FormatMxn(Num(p["cost"]), ctx.lang);
+  std::string status = Str(p["status"]);
+  if (p["selected"].is_bool() && p["selected"].as_bool()) status = "ganador";
+  p["status_key"] = status;
+  p["status_label"] = ctx.T("pp.status." + status);
+  if (!p["lat"].is_null()) {
+    char buf[160];
+    snprintf(buf, sizeof buf, "https://www.openstreetmap.org/?mlat=%.6f&mlon=%.6f#map=17/%.6f/%.6f",
+             Num(p["lat"]), Num(p["lng"]), Num(p["lat"]), Num(p["lng"]));
+    p["map_url"] = buf;
+  }
+}
+
+// --- processes -------------------------------------------------------------------------------
+
+http::Response Home(RequestContext& ctx) {
+  auto r = ctx.Run("pp.process.list", json::object{});
+  if (!r.ok()) return ctx.Error(r.status());
+  json::array list;
+  for (auto& v : r->as_array()) {
+    json::object p = v.as_object();
+    p["phase_label"] = ctx.T("pp.phase." + Str(p["phase"]));
+    p["budget_label"] = text::FormatMxn(Num(p["budget"]), ctx.lang);
+    p["voting"] = Str(p["phase"]) == "votacion";
+    list.push_back(std::move(p));
+  }
+  ctx.cacheable = true;
+  return ctx.Page("pp_home", json::object{{"processes", list}}, ctx.T("pp_title"));
+}
+
+http::Response ProcessPage(RequestContext& ctx) {
+  std::string key = ctx.Param("proceso");
+  auto r = ctx.Run("pp.process.show", json::object{{"process", key}});
+  if (!r.ok()) return ctx.Error(r.status());
+  json::object& p = r->as_object();
+  // Filters come from the query string and are validated by the list action.
+  json::object filter{{"process", key}};
+  for (auto [q, f] : std::vector<std::pair<const char*, const char*>>{{"zona", "zone_id"},
+                                                                      {"categoria", "category_id"},
+                                                                      {"estado", "status"},
+                                                                      {"costo_min", "min_cost"},
+                                                                      {"costo_max", "max_cost"},
+                                                                      {"q", "q"}})
+    if (!ctx.Query(q).empty()) filter[f] = ctx.Query(q);
+  auto list = ctx.Run("pp.project.list", filter);
+  if (!list.ok()) return ctx.Error(list.status());
+  json::array projects;
+  for (auto& v : list->as_array()) {
+    json::object o = v.as_object();
+    DecorateProject(ctx, o);
+    projects.push_back(std::move(o));
+  }
+  bool results = Str(p["phase"]) == "resultados" || Str(p["phase"]) == "ejecucion";
+  json::array zone_opts, cat_opts, status_opts;
+  for (auto& zv : p["zones"].as_array()) {
+    json::object& z = zv.as_object();
+    z["budget_label"] = text::FormatMxn(Num(z["budget"]), ctx.lang);
+    z["rule_label"] = ctx.T("pp.rule." + Str(z["vote_rule"]));
+    z["results"] = results;
+    zone_opts.push_back(json::object{{"value", Str(z["id"])},
+                                     {"label", z["name"]},
+                                     {"selected", Str(z["id"]) == ctx.Query("zona")}});
+  }
+  for (auto& cv : p["categories"].as_array())
+    cat_opts.push_back(json::object{{"value", Str(cv.at("id"))},
+                                    {"label", cv.at("name")},
+                                    {"selected", Str(cv.at("id")) == ctx.Query("categoria")}});
+  for (const char* s : {"registrado", "viable", "no_viable", "ganador"})
+    status_opts.push_back(json::object{{"value", s},
+                                       {"label", ctx.T(std::string("pp.status.") + s)},
+                                       {"selected", ctx.Query("estado") == s}});
+  json::object view{{"p", p},
+                    {"phase_label", ctx.T("pp.phase." + Str(p["phase"]))},
+                    {"budget_label", text::FormatMxn(Num(p["budget"]), ctx.lang)},
+                    {"steps", PhaseSteps(ctx, p)},
+                    {"voting", Str(p["phase"]) == "votacion"},
+                    {"results", results},
+                    {"projects", projects},
+                    {"shown", projects.size()},
+                    {"zone_options", zone_opts},
+                    {"category_options", cat_opts},
+                    {"status_options", status_opts},
+                    {"q", ctx.Query("q")},
+                    {"costo_min", ctx.Query("costo_min")},
+                    {"costo_max", ctx.Query("costo_max")}};
+  ctx.cacheable = true;
+  return ctx.Page("pp_process", std::move(view), Str(p["title"]));
+}
+
+http::Response ProjectPage(RequestContext& ctx) {
+  auto r = ctx.Run("pp.project.show", json::object{{"id", ctx.Param("id")}});
+  if (!r.ok()) return ctx.Error(r.status());
+  json::object& p = r->as_object();
+  DecorateProject(ctx, p);
+  std::string l = ctx.lang;
+  // The status timeline, from registration to execution.
+  json::array timeline;
+  auto add = [&](std::string date, std::string label, std::string detail) {
+    timeline.push_back(json::object{{"date", text::FormatDate(date, l)},
+                                    {"label", std::move(label)},
+                                    {"detail", std::move(detail)}});
+  };
+  if (!Str(p["submitted_on"]).empty()) add(Str(p["submitted_on"]), ctx.T("pp.tl.submitted"), "");
+  const json::object& rev = p["review"].as_object();
+  if (!Str(rev.at("reviewed_on")).empty())
+    add(Str(rev.at("reviewed_on")), ctx.T("pp.status." + Str(p["status"])),
+        p["official_cost"].is_null()
+            ? ""
+            : ctx.T("pp_official_cost") + ": " + text::FormatMxn(Num(p["official_cost"]), l));
+  std::string phase = Str(p["phase"]);
+  if (Str(p["status"]) == "viable") {
+    add(Str(p["voting_from"]), ctx.T("pp.phase.votacion"),
+        text::FormatDate(Str(p["voting_from"]), l) + " – " +
+            text::FormatDate(Str(p["voting_to"]), l));
+    if (p["results_published"].as_bool())
+      add(Str(p["voting_to"]), ctx.T(p["selected"].as_bool() ? "pp.tl.won" : "pp.tl.lost"), "");
+  }
+  json::array execution;
+  for (auto& ev : p["execution"].as_array()) {
+    json::object e = ev.as_object();
+    e["date"] = text::FormatDate(Str(e["reported_on"]), l);
+    e["physical_label"] = text::FormatPercent(Num(e["physical_pct"]), 0);
+    e["financial_label"] = text::FormatPercent(Num(e["financial_pct"]), 0);
+    e["physical_width"] = static_cast<int64_t>(Num(e["physical_pct"]));
+    e["financial_width"] = static_cast<int64_t>(Num(e["financial_pct"]));
+    add(Str(e["reported_on"]), Str(e["milestone"]),
+        ctx.T("pp_physical") + " " + Str(e["physical_label"]));
+    execution.push_back(std::move(e));
+  }
+  json::array review;
+  for (const char* k : {"technical", "legal", "financial"}) {
+    const json::object& x = rev.at(k).as_object();
+    if (x.at("ok").is_null()) continue;
+    review.push_back(json::object{{"aspect", ctx.T(std::string("pp.review.") + k)},
+                                  {"ok", x.at("ok").as_bool()},
+                                  {"reason", x.at("reason")}});
+  }
+  json::object view{{"p", p},
+                    {"timeline", timeline},
+                    {"has_review", !review.empty()},
+                    {"review", review},
+                    {"execution", execution},
+                    {"latest", execution.empty() ? json::value(nullptr) : execution.back()},
+                    {"has_votes", p.contains("votes")},
+                    {"estimated_label", text::FormatMxn(Num(p["estimated_cost"]), l)}};
+  ctx.cacheable = true;
+  return ctx.Page("pp_project", std::move(view), Str(p["title"]));
+}
+
+// --- voting ------------------------------------------------------------------------------------
+
+http::Response VotePage(RequestContext& ctx, const json::object& posted, const Status& error) {
+  std::string key = ctx.Param("proceso");
+  auto r = ctx.Run("pp.process.show", json::object{{"process", key}});
+  if (!r.ok()) return ctx.Error(r.status());
+  json::object& p = r->as_object();
+  std::string zone = ctx.Query("zona");
+  if (const json::value* z = posted.if_contains("zone_id")) zone = Str(*z);
+  json::array zones;
+  json::object chosen;
+  for (auto& zv : p["zones"].as_array()) {
+    json::object z = zv.as_object();
+    z["selected"] = Str(z["id"]) == zone;
+    z["budget_label"] = text::FormatMxn(Num(z["budget"]), ctx.lang);
+    z["rule_label"] = ctx.T("pp.rule." + Str(z["vote_rule"]));
+    if (z["selected"].as_bool()) chosen = z;
+    zones.push_back(std::move(z));
+  }
+  json::array ballot;
+  if (!chosen.empty()) {
+    auto list = ctx.Run(
+        "pp.project.list",
+        json::object{{"process", key}, {"zone_id", Str(chosen["id"])}, {"status", "viable"}});
+    if (!list.ok()) return ctx.Error(list.status());
+    for (auto& v : list->as_array()) {
+      json::object o = v.as_object();
+      DecorateProject(ctx, o);
+      o["points"] = Str(chosen["vote_rule"]) == "puntos";
+      std::string field = "p_" + Str(o["id"]);
+      if (const json::value* pv = posted.if_contains(field)) o["value"] = Str(*pv);
+      ballot.push_back(std::move(o));
+    }
+  }
+  json::array errors;
+  for (const FieldError& f : error.fields()) errors.push_back(json::string(f.message));
+  bool staff = ctx.who.role == Role::kEnlace || ctx.who.role == Role::kSecretariado ||
+               ctx.who.role == Role::kAdmin;
+  json::object view{{"p", p},
+                    {"zones", zones},
+                    {"zone", chosen.empty() ? json::value(nullptr) : json::value(chosen)},
+                    {"ballot", ballot},
+                    {"open", Str(p["phase"]) == "votacion"},
+                    {"logged_in", ctx.who.authenticated()},
+                    {"booth", staff},
+                    {"csrf", ctx.FormToken()},
+                    {"error", error.ok() ? "" : error.message()},
+                    {"errors", errors},
+                    {"rule_points", Str(chosen["vote_rule"]) == "puntos"},
+                    {"rule_knapsack", Str(chosen["vote_rule"]) == "mochila"},
+                    {"rule_approval", Str(chosen["vote_rule"]) == "aprobacion"}};
+  return ctx.Page("pp_vote", std::move(view), ctx.T("pp_vote_title") + " · " + Str(p["title"]),
+                  error.ok() ? 200 : error.HttpStatus());
+}
+
+http::Response VoteForm(RequestContext& ctx) { return VotePage(ctx, {}, Status::Ok()); }
+
+// The form names each project p_<id> (a checkbox, or a number of points); the action takes the
+// ballot as "id,id" or "id:points,id:points".
+http::Response VotePost(RequestContext& ctx) {
+  auto in = ctx.ReadInput();
+  if (!in.ok()) return ctx.Error(in.status());
+  json::object& form = *in;
+  auto proc = ctx.Run("pp.process.show", json::object{{"process", ctx.Param("proceso")}});
+  if (!proc.ok()) return ctx.Error(proc.status());
+  std::string projects;
+  if (const json::value* direct = form.if_contains("projects")) projects = Str(*direct);
+  for (auto& kv : form) {
+    std::string_view k = kv.key();
+    if (!k.starts_with("p_")) continue;
+    std::string v = Str(kv.value());
+    if (v.empty() || v == "0") continue;
+    std::string id(k.substr(2));
+    projects += (projects.empty() ? "" : ",") + id + (v == "on" || v == "1" ? "" : ":" + v);
+  }
+  json::object ballot{{"process_id", proc->at("id")},
+                      {"zone_id", Str(form["zone_id"])},
+                      {"projects", projects},
+                      {"voter_id_type", Str(form["voter_id_type"])},
+                      {"voter_id", Str(form["voter_id"])},
+                      {"privacy_accepted", Str(form["privacy_accepted"])}};
+  bool staff = ctx.who.role == Role::kEnlace || ctx.who.role == Role::kSecretariado ||
+               ctx.who.role == Role::kAdmin;
+  auto r = ctx.Run(staff ? "pp.vote.booth" : "pp.vote.cast", ballot);
+  if (!r.ok()) {
+    if (ctx.IsApi()) return ctx.Error(r.status());
+    if (r.status().code() == StatusCode::kUnauthenticated)
+      return ctx.Redirect("/entrar?next=/presupuesto/" + ctx.Param("proceso") + "/votar");
+    return VotePage(ctx, form, r.status());
+  }
+  json::object view = r->as_object();
+  view["process"] = proc->at("title");
+  view["slug"] = proc->at("slug");
+  view["booth"] = staff;
+  return ctx.Page("pp_receipt", std::move(view), ctx.T("pp_receipt_title"));
+}
+
+http::Response ReceiptPage(RequestContext& ctx) {
+  std::string code = ctx.Query("codigo");
+  json::object view{{"code", code}};
+  if (!code.empty()) {
+    auto r = ctx.Run("pp.receipt.check", json::object{{"code", code}});
+    if (r.ok()) {
+      json::object f = r->as_object();
+      f["date"] = text::FormatDate(Str(f["cast_on"]), ctx.lang);
+      f["channel_label"] = ctx.T("pp.channel." + Str(f["channel"]));
+      view["found"] = std::move(f);
+    } else {
+      view["not_found"] = r.status().message();
+    }
+  }
+  return ctx.Page("pp_check", std::move(view), ctx.T("pp_check_title"));
+}
+
+// --- results and downloads -----------------------------------------------------------------------
+
+http::Response ResultsPage(RequestContext& ctx) {
+  auto r = ctx.Run("pp.results",
+                   json::object{{"process", ctx.Param("proceso")}, {"zone_id", ctx.Param("zona")}});
+  if (!r.ok()) return ctx.Error(r.status());
+  json::object& res = r->as_object();
+  std::string l = ctx.lang;
+  bool mes = Str(res["rule"]) == "mes";
+  if (res["available"].as_bool()) {
+    for (auto& pv : res["projects"].as_array()) {
+      json::object& p = pv.as_object();
+      p["cost_label"] = text::FormatMxn(Num(p["cost"]), l);
+      p["left_label"] = text::FormatMxn(Num(p["budget_left"]), l);
+      p["payment_label"] = text::FormatMxn(Num(p["max_payment"]), l);
+      p["money_label"] = text::FormatMxn(Num(p["supporters_money"]), l);
+      p["mes"] = mes;
+      int64_t pos = p["position"].as_int64();
+      p["position_label"] = pos ? std::to_string(pos) : "";
+    }
+    res["budget_label"] = text::FormatMxn(Num(res["budget"]), l);
+    res["total_label"] = text::FormatMxn(Num(res["total_cost"]), l);
+  }
+  res["mes"] = mes;
+  res["rule_label"] = ctx.T(mes ? "pp.counting.mes" : "pp.counting.greedy");
+  ctx.cacheable = true;
+  return ctx.Page("pp_results", std::move(res),
+                  ctx.T("pp_results_title") + " · " + Str(res["zone"].at("name")));
+}
+
+http::Response ZoneFile(RequestContext& ctx) {
+  std::string file = ctx.Param("file");
+  size_t dot = file.rfind('.');
+  if (dot == std::string::npos) return ctx.Error(Status::NotFound("Archivo no disponible"));
+  std::string zone = file.substr(0, dot), ext = file.substr(dot + 1);
+  if (ext != "pb" && ext != "csv") return ctx.Error(Status::NotFound("Formato no disponible"));
+  auto r = ctx.Run("pp.ballots.export",
+                   json::object{{"process", ctx.Param("proceso")}, {"zone_id", zone}});
+  if (!r.ok()) return ctx.Error(r.status());
+  std::string pb = Str(r->at("pb"));
+  std::string name = Str(r->at("slug")) + "-zona-" + zone + "." + ext;
+  ctx.cacheable = true;
+  if (ext == "pb") return ctx.Download(pb, "text/plain; charset=utf-8", name);
+  // CSV: one row per ballot and project (boleta, proyecto, puntos).
+  auto inst = ParsePb(pb);
+  if (!inst.ok()) return ctx.Error(Status::Internal(inst.status().message()));
+  exporter::Table t;
+  t.headers = {"boleta", "proyecto", "costo", "puntos"};
+  for (const PbVote& v : inst->votes)
+    for (size_t i = 0; i < v.projects.size(); ++i) {
+      const PbProject& p = inst->projects[v.projects[i]];
+      t.rows.push_back({std::stoll(v.voter_id), std::stoll(p.id), static_cast<double>(p.cost),
+                        v.points.empty() ? 1.0 : static_cast<double>(v.points[i])});
+    }
+  return ctx.Download(exporter::ToCsv(t), "text/csv; charset=utf-8", name);
+}
+
+http::Response Photo(RequestContext& ctx) {
+  auto r = ctx.Run("pp.photo.show", json::object{{"id", ctx.Param("id")}});
+  if (!r.ok()) return ctx.Error(r.status());
+  const json::object& f = r->as_object();
+  http::Response resp =
+      ctx.Download(Str(f.at("data")), Str(f.at("content_type")), Str(f.at("name")));
+  // Photos are shown inline on the project page; only image types were accepted on upload.
+  for (auto& [k, v] : resp.headers)
+    if (k == "Content-Disposition") v = "inline";
+  resp.SetHeader("ETag", "\"" + Str(f.at("sha256")) + "\"");
+  return resp;
+}
+
+// --- JSON API -----------------------------------------------------------------------------------
+
+http::Response ApiProcesses(RequestContext& ctx) {
+  auto r = ctx.Run("pp.process.list", json::object{});
+  if (!r.ok()) return ctx.Error(r.status());
+  ctx.cacheable = true;
+  return ctx.Json(json::object{{"processes", *r}});
+}
+
+http::Response ApiProcess(RequestContext& ctx) {
+  auto r = ctx.Run("pp.process.show", json::object{{"process", ctx.Param("proceso")}});
+  if (!r.ok()) return ctx.Error(r.status());
+  auto list = ctx.Run("pp.project.list", json::object{{"process", ctx.Param("proceso")}});
+  if (!list.ok()) return ctx.Error(list.status());
+  r->as_object()["projects"] = *list;
+  ctx.cacheable = true;
+  return ctx.Json(*r);
+}
+
+http::Response ApiProject(RequestContext& ctx) {
+  auto r = ctx.Run("pp.project.show", json::object{{"id", ctx.Param("id")}});
+  if (!r.ok()) return ctx.Error(r.status());
+  ctx.cacheable = true;
+  return ctx.Json(*r);
+}
+
+http::Response ApiResults(RequestContext& ctx) {
+  auto r = ctx.Run("pp.results",
+                   json::object{{"process", ctx.Param("proceso")}, {"zone_id", ctx.Param("zona")}});
+  if (!r.ok()) return ctx.Error(r.status());
+  ctx.cacheable = true;
+  return ctx.Json(*r);
+}
+
+}  // namespace
+
+void RegisterViews(Registry& reg) {
+  // Fixed paths first: routes match in registration order.
+  reg.AddRoute({"GET", "/presupuesto", Home});
+  reg.AddRoute({"GET", "/presupuesto/recibo", ReceiptPage});
+  reg.AddRoute({"GET", "/presupuesto/proyectos/{id}", ProjectPage});
+  reg.AddRoute({"GET", "/presupuesto/fotos/{id}", Photo});
+  reg.AddRoute({"GET", "/presupuesto/{proceso}", ProcessPage});
+  reg.AddRoute({"GET", "/presupuesto/{proceso}/votar", VoteForm});
+  reg.AddRoute({"POST", "/presupuesto/{proceso}/votar", VotePost});
+  reg.AddRoute({"GET", "/presupuesto/{proceso}/resultados/{zona}", ResultsPage});
+  reg.AddRoute({"GET", "/presupuesto/{proceso}/{file}", ZoneFile});
+  reg.AddRoute({"GET", "/api/v1/presupuesto", ApiProcesses});
+  reg.AddRoute({"GET", "/api/v1/presupuesto/proyectos/{id}", ApiProject});
+  reg.AddRoute({"GET", "/api/v1/presupuesto/{proceso}", ApiProcess});
+  reg.AddRoute({"GET", "/api/v1/presupuesto/{proceso}/resultados/{zona}", ApiResults});
+}
+
+}  // namespace abierto::presupuesto
