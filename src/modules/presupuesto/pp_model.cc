@@ -805,6 +805,29 @@ Result<json::value> ReceiptCheck(ActionContext& ctx, const Input& in) {
 
 // --- counting -----------------------------------------------------------------------------------
 
+// The count of one zone, shared by the public results page and the publication of winners.
+// MES is defined for approval-like ballots; zones voting by points are counted greedily.
+// A project nobody voted for does not win even when money is left: greedy would fund it last
+// with the remainder, which residents rightly read as a project imposed without support.
+// Dropping it changes nobody else's result, since zero-score projects come after every
+// project with votes in the greedy order (and MES never selects them).
+Result<Outcome> CountZone(const db::Row& proc, const PbInstance& inst) {
+  std::string rule = proc.Text("counting_rule");
+  if (inst.vote_type == VoteType::kCumulative) rule = "greedy";
+  ASSIGN_OR_RETURN(Outcome o, rule == "mes" ? CountMes(inst) : CountGreedy(inst));
+  std::set<std::string> unsupported;
+  for (ProjectResult& p : o.projects) {
+    if (p.decision == Decision::kSelected && p.score == 0) {
+      p.decision = Decision::kNoSupporters;
+      p.position = 0;
+      o.total_cost -= p.cost;
+      unsupported.insert(p.id);
+    }
+  }
+  std::erase_if(o.selected, [&](const std::string& id) { return unsupported.count(id) > 0; });
+  return o;
+}
+
 Result<json::value> Results(ActionContext& ctx, const Input& in) {
   ASSIGN_OR_RETURN(db::Row proc, FindProcess(ctx.db, GetString(in, "process")));
   int64_t pid = proc.Int("id");
@@ -821,10 +844,7 @@ Result<json::value> Results(ActionContext& ctx, const Input& in) {
     return out;
   }
   ASSIGN_OR_RETURN(PbInstance inst, ZoneInstance(ctx.db, pid, zone->Int("id")));
-  std::string rule = proc.Text("counting_rule");
-  // MES is defined for approval-like ballots; zones voting by points are counted greedily.
-  if (inst.vote_type == VoteType::kCumulative) rule = "greedy";
-  Result<Outcome> o = rule == "mes" ? CountMes(inst) : CountGreedy(inst);
+  Result<Outcome> o = CountZone(proc, inst);
   if (!o.ok()) return o.status();
   ASSIGN_OR_RETURN(db::Rows titles,
                    ctx.db.Query("SELECT id, title, category_id FROM pp_projects WHERE zone_id = ?",
@@ -875,9 +895,7 @@ Result<json::value> ResultsPublish(ActionContext& ctx, const Input& in) {
   for (const db::Row& z : zones) {
     // The same count as the public results page (ZoneInstance, then the process's rule).
     ASSIGN_OR_RETURN(PbInstance inst, ZoneInstance(ctx.db, pid, z.Int("id")));
-    std::string rule = proc.Text("counting_rule");
-    if (inst.vote_type == VoteType::kCumulative) rule = "greedy";
-    ASSIGN_OR_RETURN(Outcome o, rule == "mes" ? CountMes(inst) : CountGreedy(inst));
+    ASSIGN_OR_RETURN(Outcome o, CountZone(proc, inst));
     for (const std::string& id : o.selected) {
       RETURN_IF_ERROR(
           ctx.db.Exec("UPDATE pp_projects SET selected = 1 WHERE id = ?", {std::stoll(id)})
