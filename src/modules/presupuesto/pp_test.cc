@@ -574,11 +574,21 @@ TEST_F(PpTest, ResultsStayHiddenWhileVotingAndExecutionOnlyForWinners) {
                 {"financial_pct", 5}});
   EXPECT_EQ(ex.status().code(), StatusCode::kConflict);
   EXPECT_EQ(Trace(), before);
-  // A winner of a published process takes execution reports, shown on its page.
-  auto winners = Sys("pp.project.list", {{"process", "cerrado-greedy"}, {"status", "ganador"}});
-  ASSERT_TRUE(winners.ok());
-  if (winners->as_array().empty()) GTEST_SKIP() << "runs after CountPublishExportAndReimportAgree";
+  // A winner of a published process takes execution reports, shown on its page. The test
+  // makes its own closed process so that it does not depend on the order tests run in.
+  int64_t proc = MakeProcess("cerrado-ejecucion", "2025-03-01", "2025-04-30", "2025-09-01",
+                             "2025-09-30", "greedy");
+  int64_t zone = MakeZone(proc, "Del Carmen", 1000, "aprobacion", 3);
+  int64_t project = MakeViable(proc, zone, 400);
+  json::object ballot = Ballot(proc, zone, Csv({project}), "GOMA850101HGTRRN77");
+  ballot["cast_on"] = "2025-09-10";
+  ASSERT_TRUE(Sys("pp.vote.booth", ballot).ok());
+  ASSERT_TRUE(Sys("pp.results.publish", {{"process_id", proc}}).ok());
+  auto winners = Sys("pp.project.list", {{"process", "cerrado-ejecucion"}, {"status", "ganador"}});
+  ASSERT_TRUE(winners.ok()) << winners.status().ToString();
+  ASSERT_EQ(winners->as_array().size(), 1u);
   int64_t w = winners->as_array()[0].at("id").as_int64();
+  EXPECT_EQ(w, project);
   ex = As(Booth(), "pp.execution.report",
           {{"project_id", w},
            {"reported_on", "2026-10-01"},
