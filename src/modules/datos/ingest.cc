@@ -21,6 +21,7 @@ constexpr int kMaxColumns = 1000;
 constexpr size_t kMaxExamples = 20;
 constexpr size_t kMaxIdentifier = 60;
 constexpr int64_t kProgressEvery = 8192;  // rows
+constexpr int kSqliteCacheKib = 32 * 1024;
 
 // ---- value classes ---------------------------------------------------------------------------
 
@@ -631,12 +632,33 @@ Result<QualityReport> Ingest(db::Connection& c, const IngestRequest& req,
     rep.columns.push_back(std::move(col));
   }
 
+  for (const auto& wanted : req.indexes) {
+    bool found = false;
+    for (const auto& col : rep.columns) found = found || wanted == col.id || wanted == col.name;
+    if (!found)
+      return Status::InvalidArgument(
+          "No se puede indexar «" + wanted + "»: no es una columna del archivo",
+          {{"indexes", "Columna desconocida: " + wanted}});
+  }
+
   // Pass 2: load into a new table inside one transaction.
   RETURN_IF_ERROR(EnsureSchema(c));
   ASSIGN_OR_RETURN(Source src2, OpenSource(req));
   RecordReader& r = *src2.reader;
   const bool pg = c.dialect() == db::Dialect::kPostgres;
   std::optional<Registered> previous;
+  if (!pg) {
+    // The default page cache (2 MiB) makes index builds thrash; 32 MiB keeps peak memory well
+    // under 100 MiB. Connection-local; restored below.
+    RETURN_IF_ERROR(c.ExecScript("PRAGMA cache_size = -" + std::to_string(kSqliteCacheKib)));
+  }
+  struct RestoreCache {
+    db::Connection* c;
+    bool on;
+    ~RestoreCache() {
+      if (on) (void)c->ExecScript("PRAGMA cache_size = -2000");
+    }
+  } restore_cache{&c, !pg};
   {
     ASSIGN_OR_RETURN(auto tx, db::Transaction::Write(c));
     ASSIGN_OR_RETURN(previous, LoadRegistered(c, req.resource_id));
@@ -743,9 +765,12 @@ Result<QualityReport> Ingest(db::Connection& c, const IngestRequest& req,
     // Indexes.
     RETURN_IF_ERROR(progress.Report(Progress::Phase::kIndexing, nullptr, loaded));
     for (size_t i = 0; i < width; ++i) {
-      bool index = plans[i].type == ColumnType::kInteger || plans[i].type == ColumnType::kDate ||
-                   (plans[i].type == ColumnType::kText &&
-                    a.stats[i].text_bytes <= 64 * std::max<int64_t>(a.rows, 1));
+      bool index = req.auto_indexes &&
+                   (plans[i].type == ColumnType::kInteger || plans[i].type == ColumnType::kDate ||
+                    (plans[i].type == ColumnType::kText &&
+                     a.stats[i].text_bytes <= 64 * std::max<int64_t>(a.rows, 1)));
+      for (const auto& wanted : req.indexes)
+        if (wanted == rep.columns[i].id || wanted == rep.columns[i].name) index = true;
       if (!index) continue;
       RETURN_IF_ERROR(c.ExecScript("CREATE INDEX " +
                                    Quote(rep.table_name + "_i" + std::to_string(i + 1)) + " ON " +
@@ -762,7 +787,8 @@ Result<QualityReport> Ingest(db::Connection& c, const IngestRequest& req,
         RETURN_IF_ERROR(
             c.ExecScript("CREATE VIRTUAL TABLE " + fts + " USING fts5(" + cols +
                          "content=" + Quote(rep.table_name) +
-                         ", content_rowid='_id', tokenize='unicode61 remove_diacritics 2')"));
+                         ", content_rowid='_id', tokenize='unicode61 remove_diacritics 2', "
+                         "detail=none, columnsize=0)"));
         RETURN_IF_ERROR(c.ExecScript("INSERT INTO " + fts + "(" + fts + ") VALUES('rebuild')"));
       }
     }

@@ -36,12 +36,14 @@
 //     header without data rows, a record over 1 MiB (e.g. a 100 MB single line), a quote left
 //     open, more than 1,000 columns, a non-ZIP or damaged XLSX, a zip bomb.
 //   - Full text: text columns only. SQLite: an FTS5 external-content table with the
-//     unicode61 tokenizer removing diacritics. PostgreSQL: a tsvector column over the folded
-//     text (text::Fold, 'simple' configuration) with a GIN index — no extension required.
+//     unicode61 tokenizer removing diacritics, detail=none (word match without positions:
+//     half the build time; phrase queries are not offered). PostgreSQL: a tsvector column over the
+//     folded text (text::Fold, 'simple' configuration) with a GIN index — no extension required.
 //     Both match whole words, every word of q, accent- and case-insensitively.
-//   - Filters: an index is built on every integer and date column and on text columns whose
-//     values average at most 64 bytes (codes, names, categories), so an equality filter on
-//     them is an index lookup.
+//   - Filters: by default an index is built on every integer and date column and on text
+//     columns whose values average at most 64 bytes (codes, names, categories), so an equality
+//     filter on them is an index lookup; IngestRequest::indexes / auto_indexes change that.
+//     Other columns can still be filtered, by a full scan.
 //
 // Thread-safety: free functions; each call uses only the Connection it is given, which must
 // not be used by another thread meanwhile.
@@ -75,6 +77,11 @@ struct IngestRequest {
   size_t max_record_bytes = 1 << 20;  // a longer record is an error
   int64_t max_xlsx_part_bytes = int64_t{2} << 30;
   int64_t max_xlsx_ratio = 200;
+  // Equality-filter indexes: the columns listed (by id or header name) and, with
+  // auto_indexes, every integer and date column and every text column averaging at most 64
+  // bytes. Each index costs load time (about 1-2 s per million rows on SQLite).
+  std::vector<std::string> indexes;
+  bool auto_indexes = true;
   int64_t batch_rows = 0;  // rows per INSERT; 0 = as many as the backend allows, up to 500
 };
 
