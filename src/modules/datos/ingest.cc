@@ -972,11 +972,14 @@ Result<SearchResult> Search(db::Connection& c, const SearchRequest& req) {
     auto it = cols.find(f);
     if (it == cols.end()) return unknown("fields", f);
     res.fields.push_back({f, CkanType(it->second.type), it->second.name});
-    select += (select.empty() ? "" : ", ") + Quote(f);
+    select += (select.empty() ? "t." : ", t.") + Quote(f);
   }
 
   const bool pg = c.dialect() == db::Dialect::kPostgres;
-  const std::string table = Quote(reg->table);
+  // The table is always "t"; with a full-text query on SQLite the FTS table drives the join, so
+  // that rows come out in rowid order straight from the index and a page stops early.
+  std::string from = Quote(reg->table) + " AS t";
+  std::string fts_match;  // SQLite: the MATCH expression when q has words
   std::string where;
   std::vector<db::Value> params;
   for (const auto& [name, value] : req.filters) {
@@ -1007,7 +1010,7 @@ Result<SearchResult> Search(db::Connection& c, const SearchRequest& req) {
     } else {
       v = value;
     }
-    where += std::string(where.empty() ? " WHERE " : " AND ") + Quote(name) + " = ?";
+    where += std::string(where.empty() ? " WHERE " : " AND ") + "t." + Quote(name) + " = ?";
     params.push_back(std::move(v));
   }
   if (!Trim(req.q).empty()) {
@@ -1017,7 +1020,7 @@ Result<SearchResult> Search(db::Connection& c, const SearchRequest& req) {
     std::string folded = text::Fold(req.q);
     if (pg) {
       where += std::string(where.empty() ? " WHERE " : " AND ") +
-               "_search @@ plainto_tsquery('simple', ?)";
+               "t._search @@ plainto_tsquery('simple', ?)";
       params.push_back(folded);
     } else {
       // Each word as a quoted FTS5 string: no query syntax reaches the engine.
@@ -1034,9 +1037,13 @@ Result<SearchResult> Search(db::Connection& c, const SearchRequest& req) {
       }
       flush_word();
       if (!match.empty()) {
-        where += std::string(where.empty() ? " WHERE " : " AND ") + "_id IN (SELECT rowid FROM " +
-                 Quote(reg->table + "_fts") + " WHERE " + Quote(reg->table + "_fts") + " MATCH ?)";
-        params.push_back(match);
+        const std::string fts = Quote(reg->table + "_fts");
+        // CROSS JOIN fixes the order: SQLite would otherwise probe the FTS index once per row.
+        from = fts + " CROSS JOIN " + Quote(reg->table) + " AS t ON t._id = " + fts + ".rowid";
+        fts_match = fts + " MATCH ?";
+        // First among the conditions, so its parameter is the first one.
+        where = " WHERE " + fts_match + (where.empty() ? "" : " AND " + where.substr(7));
+        params.insert(params.begin(), match);
       }
     }
   }
@@ -1054,22 +1061,31 @@ Result<SearchResult> Search(db::Connection& c, const SearchRequest& req) {
     if (!cols.count(name)) return unknown("sort", name);
     if (!dir.empty() && dir != "asc" && dir != "desc")
       return Status::InvalidArgument("El orden debe ser asc o desc", {{"sort", "asc o desc"}});
-    order_by +=
-        (order_by.empty() ? " ORDER BY " : ", ") + Quote(name) + (dir == "desc" ? " DESC" : " ASC");
+    order_by += std::string(order_by.empty() ? " ORDER BY t." : ", t.") + Quote(name) +
+                (dir == "desc" ? " DESC" : " ASC");
   }
   // _id last keeps pages stable when the sort column has ties.
-  order_by += order_by.empty() ? " ORDER BY _id" : ", _id";
+  if (order_by.empty())
+    order_by = fts_match.empty() ? " ORDER BY t._id"
+                                 : " ORDER BY " + Quote(reg->table + "_fts") + ".rowid";
+  else
+    order_by += ", t._id";
 
   if (req.include_total) {
-    ASSIGN_OR_RETURN(db::Rows n, c.Query("SELECT COUNT(*) AS n FROM " + table + where, params));
+    // A full-text query alone is counted in the FTS index, without touching the rows.
+    std::string count_sql =
+        !fts_match.empty() && req.filters.empty()
+            ? "SELECT COUNT(*) AS n FROM " + Quote(reg->table + "_fts") + " WHERE " + fts_match
+            : "SELECT COUNT(*) AS n FROM " + from + where;
+    ASSIGN_OR_RETURN(db::Rows n, c.Query(count_sql, params));
     res.total = n[0].Int("n");
   }
   std::vector<db::Value> page = params;
   page.push_back(req.limit);
   page.push_back(req.offset);
-  ASSIGN_OR_RETURN(db::Rows rows, c.Query("SELECT " + select + " FROM " + table + where + order_by +
-                                              " LIMIT ? OFFSET ?",
-                                          page));
+  ASSIGN_OR_RETURN(
+      db::Rows rows,
+      c.Query("SELECT " + select + " FROM " + from + where + order_by + " LIMIT ? OFFSET ?", page));
   res.records.reserve(rows.size());
   for (auto& row : rows) res.records.push_back(row.values());
   return res;
