@@ -1,0 +1,1127 @@
+#include "modules/datos/ingest.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <unordered_set>
+
+#include "abierto/text.h"
+#include "modules/datos/csv.h"
+#include "modules/datos/encoding.h"
+#include "modules/datos/xlsx.h"
+
+namespace abierto::datos {
+namespace {
+
+namespace json = boost::json;
+
+constexpr int kMaxColumns = 1000;
+constexpr size_t kMaxExamples = 20;
+constexpr size_t kMaxIdentifier = 60;
+constexpr int64_t kProgressEvery = 8192;  // rows
+constexpr int kSqliteCacheKib = 32 * 1024;
+
+// ---- value classes ---------------------------------------------------------------------------
+
+// What one value looks like, judged on its bytes with surrounding blanks trimmed.
+enum ValueClass {
+  kEmpty,
+  kInt,           // -12, 0, 345 (no leading zero)
+  kGroupedInt,    // 1,234 or 12,345,678 (thousands commas)
+  kDotDecimal,    // 3.5, -0.25, .5, 1e3, 1.5E-3
+  kGroupedDec,    // 1,234.5
+  kCommaDecimal,  // 3,5 12,75 (a comma that cannot be a thousands separator)
+  kDateIso,       // 2024-03-22
+  kDateDmy,       // 22/03/2024
+  kMarker,        // no digit at all, short: N/D, -, s/d, NA
+  kOther,         // has digits but fits nothing: text
+  kNumClasses
+};
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+bool AllDigits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!IsDigit(c)) return false;
+  return true;
+}
+
+bool ParseDmy(std::string_view s, int* y, int* m, int* d) {
+  // D/M/YYYY or DD/MM/YYYY
+  size_t a = s.find('/');
+  if (a == std::string_view::npos || a == 0 || a > 2) return false;
+  size_t b = s.find('/', a + 1);
+  if (b == std::string_view::npos || b - a - 1 == 0 || b - a - 1 > 2 || s.size() - b - 1 != 4)
+    return false;
+  std::string_view ds = s.substr(0, a), ms = s.substr(a + 1, b - a - 1), ys = s.substr(b + 1);
+  if (!AllDigits(ds) || !AllDigits(ms) || !AllDigits(ys)) return false;
+  char iso[11];
+  std::snprintf(iso, sizeof iso, "%.4s-%02d-%02d", ys.data(), std::atoi(std::string(ms).c_str()),
+                std::atoi(std::string(ds).c_str()));
+  return text::ParseIsoDate(iso, y, m, d);
+}
+
+ValueClass Classify(std::string_view raw) {
+  std::string_view s = Trim(raw);
+  if (s.empty()) return kEmpty;
+  bool digit = false;
+  for (char c : s)
+    if (IsDigit(c)) {
+      digit = true;
+      break;
+    }
+  if (!digit) return s.size() <= 20 ? kMarker : kOther;
+  std::string_view body = s;
+  if (body[0] == '-' || body[0] == '+') body.remove_prefix(1);
+  if (body.empty()) return kOther;
+  if (AllDigits(body)) {
+    if (body.size() > 1 && body[0] == '0') return kOther;  // a code: keep its zeros
+    if (body.size() > 18) {
+      int64_t v;
+      auto [p, ec] = std::from_chars(s.data() + (s[0] == '+'), s.data() + s.size(), v);
+      if (ec != std::errc() || p != s.data() + s.size()) return kOther;  // beyond 64 bits
+    }
+    return kInt;
+  }
+  if (s.size() == 10 && s[4] == '-' && s[7] == '-') {
+    return text::ParseIsoDate(s, nullptr, nullptr, nullptr) ? kDateIso : kOther;
+  }
+  if (body.find('/') != std::string_view::npos)
+    return ParseDmy(s, nullptr, nullptr, nullptr) ? kDateDmy : kOther;
+  // Numbers: int part, optional fraction, optional exponent; commas in the int part.
+  size_t i = 0;
+  size_t int_start = 0;
+  bool commas = false, grouped_ok = true;
+  size_t group_len = 0;
+  bool first_group = true;
+  size_t first_group_len = 0;
+  while (i < body.size() && (IsDigit(body[i]) || body[i] == ',')) {
+    if (body[i] == ',') {
+      if (first_group)
+        first_group_len = group_len;
+      else if (group_len != 3)
+        grouped_ok = false;
+      if (group_len == 0) return kOther;
+      first_group = false;
+      commas = true;
+      group_len = 0;
+    } else {
+      ++group_len;
+    }
+    ++i;
+  }
+  size_t int_len = i - int_start;
+  if (commas && group_len != 3) grouped_ok = false;
+  if (commas && (first_group_len > 3 || (first_group_len > 1 && body[0] == '0')))
+    grouped_ok = false;
+  bool has_dot = false, has_exp = false;
+  size_t frac_len = 0;
+  if (i < body.size() && body[i] == '.') {
+    has_dot = true;
+    ++i;
+    while (i < body.size() && IsDigit(body[i])) {
+      ++i;
+      ++frac_len;
+    }
+  }
+  if (i < body.size() && (body[i] == 'e' || body[i] == 'E') && !commas) {
+    has_exp = true;
+    ++i;
+    if (i < body.size() && (body[i] == '-' || body[i] == '+')) ++i;
+    if (i == body.size() || !IsDigit(body[i])) return kOther;
+    while (i < body.size() && IsDigit(body[i])) ++i;
+  }
+  if (i != body.size()) return kOther;
+  if (int_len == 0 && frac_len == 0) return kOther;
+  if (!commas) {
+    if (int_len > 1 && body[0] == '0') return kOther;  // "007.5": a code
+    return (has_dot || has_exp) ? kDotDecimal : kInt;
+  }
+  // With commas: thousands groups, or one decimal comma.
+  if (grouped_ok) return has_dot ? kGroupedDec : kGroupedInt;
+  if (!has_dot && !has_exp && std::count(body.begin(), body.end(), ',') == 1) return kCommaDecimal;
+  return kOther;
+}
+
+// ---- columns ---------------------------------------------------------------------------------
+
+struct ColumnStats {
+  int64_t counts[kNumClasses] = {};
+  int64_t text_bytes = 0;
+};
+
+struct ColumnPlan {
+  ColumnType type = ColumnType::kText;
+  char decimal = '.';
+  bool markers_broken = false;
+};
+
+ColumnPlan DecideType(const ColumnStats& s) {
+  ColumnPlan p;
+  const int64_t* n = s.counts;
+  int64_t nonempty = 0;
+  for (int k = kInt; k < kNumClasses; ++k) nonempty += n[k];
+  int64_t typed = nonempty - n[kMarker];
+  if (typed == 0 || n[kOther] > 0) return p;
+  if (n[kMarker] * 20 > nonempty) return p;  // more than 5% markers: a text column
+  p.markers_broken = n[kMarker] > 0;
+  int64_t dates = n[kDateIso] + n[kDateDmy];
+  if (dates == typed) {
+    p.type = ColumnType::kDate;
+    return p;
+  }
+  if (dates > 0) return ColumnPlan{};
+  if (n[kCommaDecimal] > 0) {
+    if (n[kDotDecimal] > 0 || n[kGroupedDec] > 0) return ColumnPlan{};
+    p.type = ColumnType::kDecimal;
+    p.decimal = ',';
+    return p;
+  }
+  p.type = (n[kDotDecimal] > 0 || n[kGroupedDec] > 0) ? ColumnType::kDecimal : ColumnType::kInteger;
+  return p;
+}
+
+// A SQL identifier from a header: folded, [a-z0-9_], not starting with a digit.
+std::string Identifier(std::string_view header_utf8) {
+  std::string folded = text::Fold(header_utf8);
+  std::string id;
+  for (char c : folded) {
+    bool ok = (c >= 'a' && c <= 'z') || IsDigit(c);
+    if (ok)
+      id.push_back(c);
+    else if (!id.empty() && id.back() != '_')
+      id.push_back('_');
+  }
+  while (!id.empty() && id.back() == '_') id.pop_back();
+  if (!id.empty() && IsDigit(id[0])) id = "c_" + id;
+  if (id.size() > kMaxIdentifier) id.resize(kMaxIdentifier);
+  while (!id.empty() && id.back() == '_') id.pop_back();
+  return id;
+}
+
+std::string Quote(std::string_view id) { return "\"" + std::string(id) + "\""; }
+
+bool ValidResourceId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) return false;
+  return true;
+}
+
+std::string TableBase(std::string_view resource) {
+  std::string slug;
+  for (char c : resource) {
+    char l = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    slug.push_back(std::isalnum(static_cast<unsigned char>(l)) ? l : '_');
+    if (slug.size() == 32) break;
+  }
+  // The slug may collide ("a-b" and "a_b"); a hash of the exact id keeps names apart.
+  uint32_t h = 2166136261u;
+  for (unsigned char c : resource) h = (h ^ c) * 16777619u;
+  char hex[9];
+  std::snprintf(hex, sizeof hex, "%08x", h);
+  return "ds_" + slug + "_" + hex;
+}
+
+void SetText(db::Value& v, std::string_view s) {
+  if (auto* p = std::get_if<std::string>(&v))
+    p->assign(s.data(), s.size());
+  else
+    v = std::string(s);
+}
+
+// ---- reading ---------------------------------------------------------------------------------
+
+struct Source {
+  std::unique_ptr<RecordReader> reader;
+  bool xlsx = false;
+  char delimiter = ',';
+  std::string sheet;
+};
+
+Result<Source> OpenSource(const IngestRequest& r) {
+  Source s;
+  bool ext_xlsx = r.path.size() >= 5 && (r.path.ends_with(".xlsx") || r.path.ends_with(".XLSX"));
+  s.xlsx = r.format == IngestRequest::Format::kXlsx ||
+           (r.format == IngestRequest::Format::kAuto && (LooksLikeZip(r.path) || ext_xlsx));
+  if (s.xlsx) {
+    XlsxLimits limits;
+    limits.max_part_bytes = r.max_xlsx_part_bytes;
+    limits.max_ratio = r.max_xlsx_ratio;
+    limits.max_cell_bytes = r.max_record_bytes;
+    ASSIGN_OR_RETURN(auto x, XlsxReader::Open(r.path, r.sheet, limits));
+    s.sheet = x->sheet_name();
+    s.reader = std::move(x);
+    return s;
+  }
+  s.delimiter = r.delimiter;
+  if (s.delimiter == 0) {
+    FILE* f = std::fopen(r.path.c_str(), "rb");
+    if (!f) return Status::NotFound("No se puede abrir el archivo");
+    std::string sample(64 * 1024, '\0');
+    sample.resize(std::fread(sample.data(), 1, sample.size(), f));
+    std::fclose(f);
+    s.delimiter = DetectDelimiter(sample);
+  }
+  ASSIGN_OR_RETURN(s.reader, CsvReader::Open(r.path, s.delimiter, r.max_record_bytes));
+  return s;
+}
+
+bool IsBlank(const std::vector<std::string>& f) {
+  for (const auto& v : f)
+    if (!Trim(v).empty()) return false;
+  return true;
+}
+
+// Brings a record to the header's width. False when it has a different number of fields
+// (trailing empty fields and, in XLSX, missing trailing cells are tolerated).
+bool FitRecord(std::vector<std::string>* f, size_t width, bool pad) {
+  while (f->size() > width && Trim(f->back()).empty()) f->pop_back();
+  if (f->size() < width && pad) f->resize(width);
+  return f->size() == width;
+}
+
+// ---- the analysis pass ------------------------------------------------------------------------
+
+struct Analysis {
+  std::vector<std::string> header_raw;
+  std::vector<ColumnStats> stats;
+  int64_t rows = 0, blank = 0, ragged = 0;
+  std::vector<int64_t> ragged_lines;
+  int64_t valid_nonascii = 0, invalid_values = 0;
+  int64_t bytes = 0;
+};
+
+struct ProgressState {
+  const ProgressCallback* cb;
+  Status Report(Progress::Phase phase, const RecordReader* r, int64_t rows) {
+    if (!cb || !*cb) return Status::Ok();
+    Progress p{phase};
+    if (r) {
+      p.bytes_done = r->bytes_read();
+      p.bytes_total = r->bytes_total();
+    }
+    p.rows = rows;
+    double f = p.bytes_total > 0 ? static_cast<double>(p.bytes_done) / p.bytes_total : 0;
+    f = std::clamp(f, 0.0, 1.0);
+    switch (phase) {
+      case Progress::Phase::kAnalyzing:
+        p.fraction = 0.3 * f;
+        break;
+      case Progress::Phase::kLoading:
+        p.fraction = 0.3 + 0.6 * f;
+        break;
+      case Progress::Phase::kIndexing:
+        p.fraction = 0.9;
+        break;
+      case Progress::Phase::kDone:
+        p.fraction = 1;
+        break;
+    }
+    if (!(*cb)(p))
+      return Status::Unavailable(
+          "La importación se canceló; la versión anterior de la tabla sigue publicada");
+    return Status::Ok();
+  }
+};
+
+void CountEncoding(const std::string& v, Analysis* a) {
+  if (IsAscii(v)) return;
+  if (text::IsValidUtf8(v))
+    ++a->valid_nonascii;
+  else
+    ++a->invalid_values;
+}
+
+Result<Analysis> Analyze(RecordReader& r, bool xlsx, ProgressState& progress) {
+  Analysis a;
+  std::vector<std::string> f;
+  // The header is the first non-blank record.
+  for (;;) {
+    ASSIGN_OR_RETURN(bool more, r.Next(&f));
+    if (!more)
+      return Status::InvalidArgument("El archivo está vacío: no tiene encabezados ni datos",
+                                     {{"file", "Archivo vacío"}});
+    if (!IsBlank(f)) break;
+    ++a.blank;
+  }
+  while (!f.empty() && Trim(f.back()).empty() && xlsx) f.pop_back();
+  if (f.size() > kMaxColumns)
+    return Status::InvalidArgument("El archivo tiene " + std::to_string(f.size()) +
+                                   " columnas; el máximo es " + std::to_string(kMaxColumns));
+  a.header_raw = f;
+  for (const auto& h : a.header_raw) CountEncoding(h, &a);
+  const size_t width = a.header_raw.size();
+  a.stats.resize(width);
+  int64_t seen = 0;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool more, r.Next(&f));
+    if (!more) break;
+    if (++seen % kProgressEvery == 0)
+      RETURN_IF_ERROR(progress.Report(Progress::Phase::kAnalyzing, &r, seen));
+    if (IsBlank(f)) {
+      ++a.blank;
+      continue;
+    }
+    if (!FitRecord(&f, width, xlsx)) {
+      ++a.ragged;
+      if (a.ragged_lines.size() < kMaxExamples) a.ragged_lines.push_back(r.line());
+      continue;
+    }
+    ++a.rows;
+    for (size_t i = 0; i < width; ++i) {
+      const std::string& v = f[i];
+      ValueClass k = Classify(v);
+      ++a.stats[i].counts[k];
+      a.stats[i].text_bytes += static_cast<int64_t>(v.size());
+      if (!xlsx) CountEncoding(v, &a);
+    }
+  }
+  a.bytes = r.bytes_total();
+  if (a.rows == 0) {
+    if (a.ragged > 0)
+      return Status::InvalidArgument(
+          "Ninguna fila tiene el mismo número de campos que el encabezado (" +
+          std::to_string(width) + "); revise el delimitador o las comillas");
+    return Status::InvalidArgument(
+        "El archivo solo tiene la fila de encabezados; no hay datos que importar",
+        {{"file", "Sin filas de datos"}});
+  }
+  return a;
+}
+
+// ---- converting values -----------------------------------------------------------------------
+
+struct Converter {
+  Encoding encoding = Encoding::kUtf8;
+  int64_t invalid_utf8 = 0;
+  std::string scratch;
+
+  // The value as UTF-8, without NUL bytes (PostgreSQL text cannot hold them).
+  std::string_view Text(const std::string& raw) {
+    if (IsAscii(raw) && raw.find('\0') == std::string::npos) return raw;
+    scratch.clear();
+    if (encoding == Encoding::kWindows1252)
+      AppendWindows1252AsUtf8(raw, &scratch);
+    else
+      invalid_utf8 += AppendUtf8Repaired(raw, &scratch);
+    scratch.erase(std::remove(scratch.begin(), scratch.end(), '\0'), scratch.end());
+    return scratch;
+  }
+};
+
+// Sets *out from a value of a typed column. Returns false when the value is a marker (broken)
+// and sets NULL; returns an error when the value no longer fits (the file changed).
+Result<bool> ConvertTyped(const std::string& raw, const ColumnPlan& plan, db::Value* out) {
+  std::string_view s = Trim(raw);
+  if (s.empty()) {
+    *out = std::monostate{};
+    return true;
+  }
+  ValueClass k = Classify(s);
+  if (k == kMarker) {
+    *out = std::monostate{};
+    return false;
+  }
+  auto changed = []() {
+    return Status::Conflict("El archivo cambió mientras se importaba; vuelva a intentarlo");
+  };
+  char buf[128];
+  switch (plan.type) {
+    case ColumnType::kInteger: {
+      size_t n = 0;
+      for (char c : s)
+        if (c != ',' && c != '+' && n < sizeof buf) buf[n++] = c;
+      int64_t v;
+      auto [p, ec] = std::from_chars(buf, buf + n, v);
+      if (ec != std::errc() || p != buf + n) return changed();
+      *out = v;
+      return true;
+    }
+    case ColumnType::kDecimal: {
+      size_t n = 0;
+      for (char c : s) {
+        if (n >= sizeof buf) return changed();
+        if (c == '+') continue;
+        if (c == ',') {
+          if (plan.decimal == ',') buf[n++] = '.';
+          continue;
+        }
+        buf[n++] = c;
+      }
+      double v;
+      const char* start = buf;
+      std::string tmp;
+      if (n > 0 && buf[0] == '.') {  // from_chars wants a digit first
+        tmp = "0" + std::string(buf, n);
+      } else if (n > 1 && buf[0] == '-' && buf[1] == '.') {
+        tmp = "-0" + std::string(buf + 1, n - 1);
+      }
+      if (!tmp.empty()) {
+        auto [p, ec] = std::from_chars(tmp.data(), tmp.data() + tmp.size(), v);
+        if (ec != std::errc() || p != tmp.data() + tmp.size()) return changed();
+      } else {
+        auto [p, ec] = std::from_chars(start, buf + n, v);
+        if (ec != std::errc() || p != buf + n) return changed();
+      }
+      *out = v;
+      return true;
+    }
+    case ColumnType::kDate: {
+      int y, m, d;
+      if (k == kDateIso) {
+        SetText(*out, s);
+        return true;
+      }
+      if (k != kDateDmy || !ParseDmy(s, &y, &m, &d)) return changed();
+      std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, m, d);
+      SetText(*out, buf);
+      return true;
+    }
+    case ColumnType::kText:
+      break;
+  }
+  return changed();
+}
+
+// ---- the registry ----------------------------------------------------------------------------
+
+struct Registered {
+  std::string table;
+  int64_t version = 0;
+  json::array columns;
+};
+
+Result<std::optional<Registered>> LoadRegistered(db::Connection& c, const std::string& resource) {
+  ASSIGN_OR_RETURN(db::Rows rows,
+                   c.Query("SELECT table_name, version, columns FROM datastore_tables "
+                           "WHERE resource_id = ?",
+                           {resource}));
+  if (rows.empty()) return std::optional<Registered>();
+  Registered r;
+  r.table = rows[0].Text("table_name");
+  r.version = rows[0].Int("version");
+  boost::system::error_code ec;
+  json::value v = json::parse(rows[0].Text("columns"), ec);
+  if (ec || !v.is_array()) return Status::Internal("datastore_tables.columns no es JSON");
+  r.columns = v.as_array();
+  return std::optional<Registered>(std::move(r));
+}
+
+Status EnsureSchema(db::Connection& c) { return db::Migrate(c, {DatastoreMigration()}); }
+
+Status DropTables(db::Connection& c, const std::string& table) {
+  if (c.dialect() == db::Dialect::kSqlite)
+    RETURN_IF_ERROR(c.ExecScript("DROP TABLE IF EXISTS " + Quote(table + "_fts")));
+  return c.ExecScript("DROP TABLE IF EXISTS " + Quote(table));
+}
+
+std::string DelimiterName(char d) {
+  switch (d) {
+    case '\t':
+      return "tab";
+    default:
+      return std::string(1, d);
+  }
+}
+
+}  // namespace
+
+const char* ColumnTypeName(ColumnType t) {
+  switch (t) {
+    case ColumnType::kInteger:
+      return "integer";
+    case ColumnType::kDecimal:
+      return "decimal";
+    case ColumnType::kDate:
+      return "date";
+    case ColumnType::kText:
+      return "text";
+  }
+  return "text";
+}
+
+db::Migration DatastoreMigration() {
+  return {"datastore", 1, R"sql(
+    CREATE TABLE datastore_tables (
+      resource_id TEXT PRIMARY KEY,
+      table_name TEXT NOT NULL UNIQUE,
+      version {{INT}} NOT NULL,
+      columns TEXT NOT NULL,
+      report TEXT NOT NULL,
+      created_at TEXT NOT NULL
+    );
+  )sql"};
+}
+
+Result<QualityReport> Ingest(db::Connection& c, const IngestRequest& req,
+                             const ProgressCallback& progress_cb) {
+  if (!ValidResourceId(req.resource_id))
+    return Status::InvalidArgument("El identificador del recurso no es válido",
+                                   {{"resource_id", "Use de 1 a 64 letras, dígitos, - o _"}});
+  if (c.InTransaction())
+    return Status::Internal("Ingest needs a connection outside any transaction");
+  ProgressState progress{&progress_cb};
+
+  // Pass 1: analysis.
+  ASSIGN_OR_RETURN(Source src, OpenSource(req));
+  ASSIGN_OR_RETURN(Analysis a, Analyze(*src.reader, src.xlsx, progress));
+  bool bom = false;
+  if (!src.xlsx) bom = static_cast<CsvReader*>(src.reader.get())->has_bom();
+
+  QualityReport rep;
+  rep.resource_id = req.resource_id;
+  rep.format = src.xlsx ? "XLSX" : "CSV";
+  rep.sheet = src.sheet;
+  rep.delimiter = src.xlsx ? "" : DelimiterName(src.delimiter);
+  rep.bytes = a.bytes;
+  rep.blank_rows = a.blank;
+  rep.ragged_rows = a.ragged;
+  rep.ragged_lines = a.ragged_lines;
+
+  Converter conv;
+  if (src.xlsx || bom || req.encoding == IngestRequest::EncodingChoice::kUtf8) {
+    conv.encoding = bom ? Encoding::kUtf8Bom : Encoding::kUtf8;
+  } else if (req.encoding == IngestRequest::EncodingChoice::kWindows1252 ||
+             a.invalid_values > a.valid_nonascii) {
+    conv.encoding = Encoding::kWindows1252;
+  }
+  rep.encoding = src.xlsx ? "UTF-8 (XLSX)" : EncodingName(conv.encoding);
+
+  // Columns: identifiers, types.
+  const size_t width = a.header_raw.size();
+  std::vector<ColumnPlan> plans(width);
+  std::unordered_set<std::string> used = {"_id", "_search"};
+  for (size_t i = 0; i < width; ++i) {
+    ColumnReport col;
+    col.name = std::string(Trim(conv.Text(a.header_raw[i])));
+    std::string id = Identifier(col.name);
+    if (id.empty()) {
+      id = "columna_" + std::to_string(i + 1);
+      rep.warnings.push_back("La columna " + std::to_string(i + 1) +
+                             " no tiene un nombre utilizable; se llamará «" + id + "»");
+    }
+    if (used.count(id)) {
+      std::string base = id.substr(0, kMaxIdentifier - 4);
+      int k = 2;
+      while (used.count(base + "_" + std::to_string(k))) ++k;
+      std::string renamed = base + "_" + std::to_string(k);
+      rep.warnings.push_back("El nombre de columna «" + col.name + "» (columna " +
+                             std::to_string(i + 1) + ") se repite; se llamará «" + renamed + "»");
+      id = renamed;
+    }
+    used.insert(id);
+    col.id = id;
+    plans[i] = DecideType(a.stats[i]);
+    col.type = plans[i].type;
+    col.decimal_separator = plans[i].decimal;
+    col.nulls = a.stats[i].counts[kEmpty];
+    if (plans[i].markers_broken) {
+      col.broken = a.stats[i].counts[kMarker];
+      col.nulls += col.broken;
+    }
+    rep.columns.push_back(std::move(col));
+  }
+
+  for (const auto& wanted : req.indexes) {
+    bool found = false;
+    for (const auto& col : rep.columns) found = found || wanted == col.id || wanted == col.name;
+    if (!found)
+      return Status::InvalidArgument(
+          "No se puede indexar «" + wanted + "»: no es una columna del archivo",
+          {{"indexes", "Columna desconocida: " + wanted}});
+  }
+
+  // Pass 2: load into a new table inside one transaction.
+  RETURN_IF_ERROR(EnsureSchema(c));
+  ASSIGN_OR_RETURN(Source src2, OpenSource(req));
+  RecordReader& r = *src2.reader;
+  const bool pg = c.dialect() == db::Dialect::kPostgres;
+  std::optional<Registered> previous;
+  if (!pg) {
+    // The default page cache (2 MiB) makes index builds thrash; 32 MiB keeps peak memory well
+    // under 100 MiB. Connection-local; restored below.
+    RETURN_IF_ERROR(c.ExecScript("PRAGMA cache_size = -" + std::to_string(kSqliteCacheKib)));
+  }
+  struct RestoreCache {
+    db::Connection* c;
+    bool on;
+    ~RestoreCache() {
+      if (on) (void)c->ExecScript("PRAGMA cache_size = -2000");
+    }
+  } restore_cache{&c, !pg};
+  {
+    ASSIGN_OR_RETURN(auto tx, db::Transaction::Write(c));
+    ASSIGN_OR_RETURN(previous, LoadRegistered(c, req.resource_id));
+    const int64_t version = previous ? previous->version + 1 : 1;
+    rep.table_name = TableBase(req.resource_id) + "_v" + std::to_string(version);
+    const std::string table = Quote(rep.table_name);
+
+    std::string create = "CREATE TABLE " + table + " (_id {{INT}} PRIMARY KEY";
+    std::vector<size_t> text_cols;
+    for (size_t i = 0; i < width; ++i) {
+      const char* t = "TEXT";
+      if (plans[i].type == ColumnType::kInteger) t = "{{INT}}";
+      if (plans[i].type == ColumnType::kDecimal) t = "{{REAL}}";
+      if (plans[i].type == ColumnType::kText) text_cols.push_back(i);
+      create += ", " + Quote(rep.columns[i].id) + " " + t;
+    }
+    const bool pg_search = pg && !text_cols.empty();
+    if (pg_search) create += ", _search tsvector";
+    create += ")";
+    RETURN_IF_ERROR(c.ExecScript(db::ExpandDialect(create, c.dialect())));
+
+    const size_t per_row = width + 1 + (pg_search ? 1 : 0);
+    const size_t max_params = pg ? 65000 : 32000;
+    size_t batch = std::min<size_t>(500, std::max<size_t>(1, max_params / per_row));
+    if (req.batch_rows > 0) batch = std::min<size_t>(batch, static_cast<size_t>(req.batch_rows));
+    auto insert_sql = [&](size_t rows) {
+      std::string row = "(?";
+      for (size_t i = 0; i < width; ++i) row += ",?";
+      if (pg_search) row += ",to_tsvector('simple',?)";
+      row += ")";
+      std::string sql = "INSERT INTO " + table + " VALUES ";
+      sql.reserve(sql.size() + rows * (row.size() + 1));
+      for (size_t k = 0; k < rows; ++k) {
+        if (k) sql += ",";
+        sql += row;
+      }
+      return sql;
+    };
+    const std::string full_sql = insert_sql(batch);
+    std::vector<db::Value> params(batch * per_row);
+    size_t in_batch = 0;
+    std::string search_text;
+    auto flush = [&]() -> Status {
+      if (in_batch == 0) return Status::Ok();
+      if (in_batch == batch) {
+        RETURN_IF_ERROR(c.Exec(full_sql, params).status());
+      } else {
+        std::vector<db::Value> tail(params.begin(), params.begin() + in_batch * per_row);
+        RETURN_IF_ERROR(c.Exec(insert_sql(in_batch), tail).status());
+      }
+      in_batch = 0;
+      return Status::Ok();
+    };
+
+    std::vector<std::string> f;
+    bool header_done = false;
+    int64_t seen = 0, loaded = 0;
+    for (;;) {
+      ASSIGN_OR_RETURN(bool more, r.Next(&f));
+      if (!more) break;
+      if (IsBlank(f)) continue;
+      if (!header_done) {
+        header_done = true;
+        continue;
+      }
+      if (++seen % kProgressEvery == 0)
+        RETURN_IF_ERROR(progress.Report(Progress::Phase::kLoading, &r, loaded));
+      if (!FitRecord(&f, width, src2.xlsx)) continue;
+      ++loaded;
+      db::Value* out = &params[in_batch * per_row];
+      out[0] = loaded;
+      if (pg_search) search_text.clear();
+      for (size_t i = 0; i < width; ++i) {
+        db::Value& v = out[i + 1];
+        if (plans[i].type == ColumnType::kText) {
+          std::string_view t = conv.Text(f[i]);
+          if (Trim(t).empty())
+            v = std::monostate{};
+          else
+            SetText(v, t);
+          if (pg_search && !t.empty()) {
+            search_text.append(t);
+            search_text.push_back(' ');
+          }
+        } else {
+          ASSIGN_OR_RETURN(bool fits, ConvertTyped(f[i], plans[i], &v));
+          if (!fits) {
+            ++rep.broken_values;
+            if (rep.broken_examples.size() < kMaxExamples)
+              rep.broken_examples.push_back(
+                  {r.line(), rep.columns[i].id, std::string(conv.Text(f[i]))});
+          }
+        }
+      }
+      if (pg_search) SetText(out[width + 1], text::Fold(search_text));
+      if (++in_batch == batch) RETURN_IF_ERROR(flush());
+    }
+    RETURN_IF_ERROR(flush());
+    if (loaded != a.rows)
+      return Status::Conflict("El archivo cambió mientras se importaba; vuelva a intentarlo");
+    rep.rows = loaded;
+    rep.invalid_utf8 = conv.invalid_utf8;
+
+    // Indexes.
+    RETURN_IF_ERROR(progress.Report(Progress::Phase::kIndexing, nullptr, loaded));
+    for (size_t i = 0; i < width; ++i) {
+      bool index = req.auto_indexes &&
+                   (plans[i].type == ColumnType::kInteger || plans[i].type == ColumnType::kDate ||
+                    (plans[i].type == ColumnType::kText &&
+                     a.stats[i].text_bytes <= 64 * std::max<int64_t>(a.rows, 1)));
+      for (const auto& wanted : req.indexes)
+        if (wanted == rep.columns[i].id || wanted == rep.columns[i].name) index = true;
+      if (!index) continue;
+      RETURN_IF_ERROR(c.ExecScript("CREATE INDEX " +
+                                   Quote(rep.table_name + "_i" + std::to_string(i + 1)) + " ON " +
+                                   table + " (" + Quote(rep.columns[i].id) + ")"));
+    }
+    if (!text_cols.empty()) {
+      if (pg) {
+        RETURN_IF_ERROR(c.ExecScript("CREATE INDEX " + Quote(rep.table_name + "_search") + " ON " +
+                                     table + " USING GIN (_search)"));
+      } else {
+        std::string cols;
+        for (size_t i : text_cols) cols += Quote(rep.columns[i].id) + ", ";
+        const std::string fts = Quote(rep.table_name + "_fts");
+        RETURN_IF_ERROR(
+            c.ExecScript("CREATE VIRTUAL TABLE " + fts + " USING fts5(" + cols +
+                         "content=" + Quote(rep.table_name) +
+                         ", content_rowid='_id', tokenize='unicode61 remove_diacritics 2', "
+                         "detail=none, columnsize=0)"));
+        RETURN_IF_ERROR(c.ExecScript("INSERT INTO " + fts + "(" + fts + ") VALUES('rebuild')"));
+      }
+    }
+
+    json::array columns;
+    for (const auto& col : rep.columns)
+      columns.push_back({{"id", col.id},
+                         {"name", col.name},
+                         {"type", ColumnTypeName(col.type)},
+                         {"text_index", col.type == ColumnType::kText}});
+    RETURN_IF_ERROR(
+        c.Exec("INSERT INTO datastore_tables (resource_id, table_name, version, columns, report, "
+               "created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (resource_id) DO UPDATE SET "
+               "table_name = excluded.table_name, version = excluded.version, "
+               "columns = excluded.columns, report = excluded.report, "
+               "created_at = excluded.created_at",
+               {req.resource_id, rep.table_name, version, json::serialize(columns),
+                json::serialize(rep.ToJson()), text::NowIso()})
+            .status());
+    // Last chance to cancel before the new version becomes visible.
+    RETURN_IF_ERROR(progress.Report(Progress::Phase::kIndexing, nullptr, loaded));
+    RETURN_IF_ERROR(tx.Commit());
+  }
+  if (previous) {
+    Status dropped = DropTables(c, previous->table);
+    if (!dropped.ok())
+      rep.warnings.push_back("No se pudo borrar la versión anterior (" + previous->table +
+                             "); se reintentará en la próxima importación");
+  }
+  RETURN_IF_ERROR(progress.Report(Progress::Phase::kDone, nullptr, rep.rows));
+  return rep;
+}
+
+Status DeleteResource(db::Connection& c, const std::string& resource_id) {
+  RETURN_IF_ERROR(EnsureSchema(c));
+  ASSIGN_OR_RETURN(auto tx, db::Transaction::Write(c));
+  ASSIGN_OR_RETURN(auto reg, LoadRegistered(c, resource_id));
+  if (!reg) return Status::NotFound("El recurso no tiene datos en el almacén");
+  RETURN_IF_ERROR(DropTables(c, reg->table));
+  RETURN_IF_ERROR(
+      c.Exec("DELETE FROM datastore_tables WHERE resource_id = ?", {resource_id}).status());
+  return tx.Commit();
+}
+
+// ---- reports ---------------------------------------------------------------------------------
+
+json::object QualityReport::ToJson() const {
+  json::object o;
+  o["resource_id"] = resource_id;
+  o["table_name"] = table_name;
+  o["format"] = format;
+  o["encoding"] = encoding;
+  if (!delimiter.empty()) o["delimiter"] = delimiter;
+  if (!sheet.empty()) o["sheet"] = sheet;
+  o["bytes"] = bytes;
+  o["rows"] = rows;
+  o["blank_rows"] = blank_rows;
+  o["ragged_rows"] = ragged_rows;
+  json::array rl;
+  for (int64_t l : ragged_lines) rl.push_back(l);
+  o["ragged_lines"] = std::move(rl);
+  o["broken_values"] = broken_values;
+  json::array be;
+  for (const auto& b : broken_examples)
+    be.push_back({{"line", b.line}, {"column", b.column}, {"value", b.value}});
+  o["broken_examples"] = std::move(be);
+  o["invalid_utf8"] = invalid_utf8;
+  json::array cols;
+  for (const auto& col : columns) {
+    json::object jc{{"id", col.id},
+                    {"name", col.name},
+                    {"type", ColumnTypeName(col.type)},
+                    {"nulls", col.nulls},
+                    {"broken", col.broken}};
+    if (col.type == ColumnType::kDecimal)
+      jc["decimal_separator"] = std::string(1, col.decimal_separator);
+    cols.push_back(std::move(jc));
+  }
+  o["columns"] = std::move(cols);
+  json::array w;
+  for (const auto& s : warnings) w.push_back(json::string(s));
+  o["warnings"] = std::move(w);
+  return o;
+}
+
+std::string QualityReport::ToText() const {
+  auto num = [](int64_t v) { return text::FormatNumber(static_cast<double>(v), 0); };
+  std::string t;
+  t += "Reporte de calidad de datos — recurso " + resource_id + "\n";
+  t += "Tabla: " + table_name + "\n";
+  t += "Formato: " + format;
+  if (!sheet.empty()) t += " (hoja «" + sheet + "»)";
+  t += "; codificación: " + encoding;
+  if (!delimiter.empty()) t += "; delimitador: «" + delimiter + "»";
+  t += "; " + num(bytes) + " bytes\n";
+  t += "Filas cargadas: " + num(rows) + "\n";
+  t += "Columnas: " + num(static_cast<int64_t>(columns.size())) + "\n";
+  t += "Filas en blanco (omitidas): " + num(blank_rows) + "\n";
+  t += "Filas con un número de campos distinto al encabezado (omitidas): " + num(ragged_rows);
+  if (!ragged_lines.empty()) {
+    t += " — líneas";
+    for (size_t i = 0; i < ragged_lines.size(); ++i)
+      t += (i ? ", " : " ") + std::to_string(ragged_lines[i]);
+    if (ragged_rows > static_cast<int64_t>(ragged_lines.size())) t += "…";
+  }
+  t += "\n";
+  t += "Valores que no corresponden al tipo de su columna (guardados vacíos): " +
+       num(broken_values) + "\n";
+  for (const auto& b : broken_examples)
+    t += "  línea " + std::to_string(b.line) + ", columna " + b.column + ": «" + b.value + "»\n";
+  if (invalid_utf8 > 0)
+    t += "Secuencias UTF-8 inválidas sustituidas por «\xEF\xBF\xBD»: " + num(invalid_utf8) + "\n";
+  t += "\nColumna | nombre original | tipo | vacíos | valores inválidos\n";
+  static const char* kEs[] = {"entero", "decimal", "fecha", "texto"};
+  for (const auto& col : columns) {
+    std::string type = kEs[static_cast<int>(col.type)];
+    if (col.type == ColumnType::kDecimal && col.decimal_separator == ',') type += " (coma decimal)";
+    t += col.id + " | " + col.name + " | " + type + " | " + num(col.nulls) + " | " +
+         num(col.broken) + "\n";
+  }
+  if (!warnings.empty()) {
+    t += "\nAvisos:\n";
+    for (const auto& w : warnings) t += "  - " + w + "\n";
+  }
+  return t;
+}
+
+// ---- search ----------------------------------------------------------------------------------
+
+namespace {
+
+const char* CkanType(std::string_view t) {
+  if (t == "integer") return "int";
+  if (t == "decimal") return "numeric";
+  if (t == "date") return "date";
+  return "text";
+}
+
+}  // namespace
+
+Result<SearchResult> Search(db::Connection& c, const SearchRequest& req) {
+  if (!ValidResourceId(req.resource_id))
+    return Status::InvalidArgument("El identificador del recurso no es válido",
+                                   {{"resource_id", "Identificador no válido"}});
+  if (req.limit < 0 || req.limit > 32000)
+    return Status::InvalidArgument("limit debe estar entre 0 y 32000",
+                                   {{"limit", "Entre 0 y 32000"}});
+  if (req.offset < 0)
+    return Status::InvalidArgument("offset no puede ser negativo", {{"offset", "No negativo"}});
+  RETURN_IF_ERROR(EnsureSchema(c));
+  ASSIGN_OR_RETURN(auto reg, LoadRegistered(c, req.resource_id));
+  if (!reg) return Status::NotFound("El recurso no tiene datos en el almacén");
+
+  struct Col {
+    std::string type, name;
+    bool text_index;
+  };
+  std::unordered_map<std::string, Col> cols;
+  std::vector<std::string> order = {"_id"};
+  cols["_id"] = {"integer", "", false};
+  bool any_text = false;
+  for (const auto& v : reg->columns) {
+    const auto& o = v.as_object();
+    std::string id(o.at("id").as_string());
+    Col col{std::string(o.at("type").as_string()), std::string(o.at("name").as_string()),
+            o.contains("text_index") && o.at("text_index").as_bool()};
+    any_text = any_text || col.text_index;
+    cols[id] = col;
+    order.push_back(id);
+  }
+  auto unknown = [&](const std::string& field, const std::string& name) {
+    return Status::InvalidArgument("La columna «" + name + "» no existe en este recurso",
+                                   {{field, "Columna desconocida: " + name}});
+  };
+
+  SearchResult res;
+  res.resource_id = req.resource_id;
+  std::vector<std::string> fields = req.fields.empty() ? order : req.fields;
+  std::string select;
+  for (const auto& f : fields) {
+    auto it = cols.find(f);
+    if (it == cols.end()) return unknown("fields", f);
+    res.fields.push_back({f, CkanType(it->second.type), it->second.name});
+    select += (select.empty() ? "t." : ", t.") + Quote(f);
+  }
+
+  const bool pg = c.dialect() == db::Dialect::kPostgres;
+  // The table is always "t"; with a full-text query on SQLite the FTS table drives the join, so
+  // that rows come out in rowid order straight from the index and a page stops early.
+  std::string from = Quote(reg->table) + " AS t";
+  std::string fts_match;  // SQLite: the MATCH expression when q has words
+  std::string where;
+  std::vector<db::Value> params;
+  for (const auto& [name, value] : req.filters) {
+    auto it = cols.find(name);
+    if (it == cols.end()) return unknown("filters", name);
+    const std::string& type = it->second.type;
+    db::Value v;
+    auto bad = [&]() {
+      return Status::InvalidArgument(
+          "El valor «" + value + "» no es válido para la columna «" + name + "»",
+          {{"filters", "Valor no válido para " + name}});
+    };
+    if (type == "integer" || type == "decimal") {
+      ValueClass k = Classify(value);
+      if (k != kInt && k != kDotDecimal && k != kGroupedInt && k != kGroupedDec &&
+          k != kCommaDecimal)
+        return bad();
+      ColumnPlan plan;
+      plan.type = (type == "integer" && (k == kInt || k == kGroupedInt)) ? ColumnType::kInteger
+                                                                         : ColumnType::kDecimal;
+      plan.decimal = k == kCommaDecimal ? ',' : '.';
+      auto r = ConvertTyped(value, plan, &v);
+      if (!r.ok()) return bad();
+    } else if (type == "date") {
+      ValueClass k = Classify(value);
+      ColumnPlan plan{ColumnType::kDate};
+      if ((k != kDateIso && k != kDateDmy) || !ConvertTyped(value, plan, &v).ok()) return bad();
+    } else {
+      v = value;
+    }
+    where += std::string(where.empty() ? " WHERE " : " AND ") + "t." + Quote(name) + " = ?";
+    params.push_back(std::move(v));
+  }
+  if (!Trim(req.q).empty()) {
+    if (!any_text)
+      return Status::InvalidArgument("Este recurso no tiene columnas de texto para buscar",
+                                     {{"q", "Sin columnas de texto"}});
+    std::string folded = text::Fold(req.q);
+    if (pg) {
+      where += std::string(where.empty() ? " WHERE " : " AND ") +
+               "t._search @@ plainto_tsquery('simple', ?)";
+      params.push_back(folded);
+    } else {
+      // Each word as a quoted FTS5 string: no query syntax reaches the engine.
+      std::string match, word;
+      auto flush_word = [&]() {
+        if (!word.empty()) match += (match.empty() ? "\"" : " \"") + word + "\"";
+        word.clear();
+      };
+      for (char ch : folded) {
+        if (std::isalnum(static_cast<unsigned char>(ch)) || static_cast<unsigned char>(ch) >= 0x80)
+          word.push_back(ch);
+        else
+          flush_word();
+      }
+      flush_word();
+      if (!match.empty()) {
+        const std::string fts = Quote(reg->table + "_fts");
+        // CROSS JOIN fixes the order: SQLite would otherwise probe the FTS index once per row.
+        from = fts + " CROSS JOIN " + Quote(reg->table) + " AS t ON t._id = " + fts + ".rowid";
+        fts_match = fts + " MATCH ?";
+        // First among the conditions, so its parameter is the first one.
+        where = " WHERE " + fts_match + (where.empty() ? "" : " AND " + where.substr(7));
+        params.insert(params.begin(), match);
+      }
+    }
+  }
+
+  std::string order_by;
+  std::string_view rest = req.sort;
+  while (!Trim(rest).empty()) {
+    size_t comma = rest.find(',');
+    std::string_view part = Trim(rest.substr(0, comma));
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    size_t sp = part.find(' ');
+    std::string name(part.substr(0, sp));
+    std::string dir = sp == std::string_view::npos ? "" : std::string(Trim(part.substr(sp + 1)));
+    for (char& ch : dir) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (!cols.count(name)) return unknown("sort", name);
+    if (!dir.empty() && dir != "asc" && dir != "desc")
+      return Status::InvalidArgument("El orden debe ser asc o desc", {{"sort", "asc o desc"}});
+    order_by += std::string(order_by.empty() ? " ORDER BY t." : ", t.") + Quote(name) +
+                (dir == "desc" ? " DESC" : " ASC");
+  }
+  // _id last keeps pages stable when the sort column has ties.
+  if (order_by.empty())
+    order_by = fts_match.empty() ? " ORDER BY t._id"
+                                 : " ORDER BY " + Quote(reg->table + "_fts") + ".rowid";
+  else
+    order_by += ", t._id";
+
+  if (req.include_total) {
+    // A full-text query alone is counted in the FTS index, without touching the rows.
+    std::string count_sql =
+        !fts_match.empty() && req.filters.empty()
+            ? "SELECT COUNT(*) AS n FROM " + Quote(reg->table + "_fts") + " WHERE " + fts_match
+            : "SELECT COUNT(*) AS n FROM " + from + where;
+    ASSIGN_OR_RETURN(db::Rows n, c.Query(count_sql, params));
+    res.total = n[0].Int("n");
+  }
+  std::vector<db::Value> page = params;
+  page.push_back(req.limit);
+  page.push_back(req.offset);
+  ASSIGN_OR_RETURN(
+      db::Rows rows,
+      c.Query("SELECT " + select + " FROM " + from + where + order_by + " LIMIT ? OFFSET ?", page));
+  res.records.reserve(rows.size());
+  for (auto& row : rows) res.records.push_back(row.values());
+  return res;
+}
+
+json::object SearchResult::ToJson() const {
+  json::object o;
+  o["resource_id"] = resource_id;
+  json::array fs;
+  for (const auto& f : fields) {
+    json::object jf{{"id", f.id}, {"type", f.type}};
+    if (!f.label.empty()) jf["info"] = {{"label", f.label}};
+    fs.push_back(std::move(jf));
+  }
+  o["fields"] = std::move(fs);
+  json::array recs;
+  for (const auto& r : records) {
+    json::object jr;
+    for (size_t i = 0; i < fields.size() && i < r.size(); ++i) {
+      const db::Value& v = r[i];
+      json::value jv;
+      if (auto* x = std::get_if<int64_t>(&v))
+        jv = *x;
+      else if (auto* d = std::get_if<double>(&v))
+        jv = *d;
+      else if (auto* s = std::get_if<std::string>(&v))
+        jv = *s;
+      else if (auto* b = std::get_if<db::Blob>(&v))
+        jv = b->bytes;
+      jr[fields[i].id] = std::move(jv);
+    }
+    recs.push_back(std::move(jr));
+  }
+  o["records"] = std::move(recs);
+  if (total) o["total"] = *total;
+  return o;
+}
+
+}  // namespace abierto::datos

@@ -1,0 +1,188 @@
+// The datastore of DatA-LEÓN: tabular resources (CSV, XLSX) loaded into typed database tables
+// that the CKAN-style datastore_search reads.
+//
+// Ingest() reads a file in two streaming passes, so memory stays flat whatever its size:
+//   1. analysis: encoding, delimiter, header, blank and ragged rows, and the type of every
+//      column, inferred from *all* its values (not a sample);
+//   2. load: a new table ds_<resource>_<hash>_v<N> is created and filled with batched
+//      prepared inserts inside one write transaction, its search indexes are built, and the
+//      registry row datastore_tables(resource_id, ...) is pointed at it in the same transaction.
+// Readers therefore see either the previous version or the new one, never a half-loaded table;
+// an error, a cancellation from the progress callback or a crash leaves the previous version
+// active and intact. The previous table is dropped after the commit.
+//
+// Decisions a publisher may need to know (also in bench/datos/README.md):
+//   - Encoding: a UTF-8 BOM means UTF-8. Otherwise the whole file is checked: no invalid
+//     UTF-8 → UTF-8; invalid sequences in more values than valid non-ASCII ones → Windows-1252
+//     (a superset of Latin-1), converted to UTF-8; a UTF-8 file with a few broken sequences
+//     stays UTF-8, each broken sequence becomes U+FFFD and is counted in the report.
+//   - Delimiter: , ; TAB or |, detected from the first 50 lines unless given.
+//   - Types: integer, decimal, date or text. A column is integer when every non-empty value is
+//     [-+]digits (no leading zero, so clave INEGI "020" and postal codes stay text) and fits in
+//     64 bits; decimal when values are numbers with a dot decimal point (optionally thousands
+//     commas "1,234.5"), or — only when no value in the column uses a dot — a comma decimal
+//     point ("3,5"); date for YYYY-MM-DD or DD/MM/YYYY (day first, as in Mexico), stored
+//     as ISO text. A value with a digit that fits none of these makes the column text, so no
+//     data is lost. A value with no digit at all ("N/D", "-", "s/d") in an otherwise numeric or
+//     date column is a missing-value marker: it becomes NULL and is counted and quoted in the
+//     report as a value that broke the type — but only while such markers are at most 5% of
+//     the column's non-empty values; beyond that the column is text.
+//   - Rows: blank rows are skipped and counted; a row with a different number of fields than
+//     the header is skipped, counted and its line quoted in the report.
+//   - Header: names are kept as given (in the registry and the search result) and turned into
+//     SQL identifiers: accents folded, lower case, [a-z0-9_], at most 60 characters; an empty
+//     name becomes columna_<n>; a repeated one gets _2, _3...; each renaming is a warning.
+//   - Errors (InvalidArgument unless said otherwise, message in Spanish): an empty file, a
+//     header without data rows, a record over 1 MiB (e.g. a 100 MB single line), a quote left
+//     open, more than 1,000 columns, a non-ZIP or damaged XLSX, a zip bomb.
+//   - Full text: text columns only. SQLite: an FTS5 external-content table with the
+//     unicode61 tokenizer removing diacritics, detail=none (word match without positions:
+//     half the build time; phrase queries are not offered). PostgreSQL: a tsvector column over the
+//     folded text (text::Fold, 'simple' configuration) with a GIN index — no extension required.
+//     Both match whole words, every word of q, accent- and case-insensitively.
+//   - Filters: by default an index is built on every integer and date column and on text
+//     columns whose values average at most 64 bytes (codes, names, categories), so an equality
+//     filter on them is an index lookup; IngestRequest::indexes / auto_indexes change that.
+//     Other columns can still be filtered, by a full scan.
+//
+// Thread-safety: free functions; each call uses only the Connection it is given, which must
+// not be used by another thread meanwhile.
+#pragma once
+
+#include <boost/json.hpp>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "abierto/db.h"
+#include "abierto/status.h"
+
+namespace abierto::datos {
+
+enum class ColumnType { kInteger, kDecimal, kDate, kText };
+
+// "integer", "decimal", "date", "text".
+const char* ColumnTypeName(ColumnType t);
+
+struct IngestRequest {
+  std::string resource_id;  // 1-64 characters [A-Za-z0-9_-] (a CKAN resource id)
+  std::string path;         // the file to read
+  enum class Format { kAuto, kCsv, kXlsx } format = Format::kAuto;  // auto: by content
+  std::string sheet;   // XLSX: sheet name; empty = first sheet
+  char delimiter = 0;  // CSV: 0 = detect
+  enum class EncodingChoice { kAuto, kUtf8, kWindows1252 } encoding = EncodingChoice::kAuto;
+  size_t max_record_bytes = 1 << 20;  // a longer record is an error
+  int64_t max_xlsx_part_bytes = int64_t{2} << 30;
+  int64_t max_xlsx_ratio = 200;
+  // Equality-filter indexes: the columns listed (by id or header name) and, with
+  // auto_indexes, every integer and date column and every text column averaging at most 64
+  // bytes. Each index costs load time (about 1-2 s per million rows on SQLite).
+  std::vector<std::string> indexes;
+  bool auto_indexes = true;
+  int64_t batch_rows = 0;  // rows per INSERT; 0 = as many as the backend allows, up to 500
+};
+
+struct Progress {
+  enum class Phase { kAnalyzing, kLoading, kIndexing, kDone } phase;
+  int64_t bytes_done = 0;  // of the current pass
+  int64_t bytes_total = 0;
+  int64_t rows = 0;  // rows read in the current pass
+  // 0..1 over the whole ingest (analysis ~30%, load ~60%, indexes ~10%).
+  double fraction = 0;
+};
+
+// Called every few thousand rows and at each phase change. Returning false cancels the ingest:
+// Ingest() then returns Unavailable and the previous version stays active.
+using ProgressCallback = std::function<bool(const Progress&)>;
+
+struct ColumnReport {
+  std::string id;    // the SQL column name
+  std::string name;  // the header as written (UTF-8)
+  ColumnType type = ColumnType::kText;
+  int64_t nulls = 0;             // empty values (and broken ones), stored as NULL
+  int64_t broken = 0;            // values that broke the type (missing-value markers)
+  char decimal_separator = '.';  // for kDecimal: '.' or ','
+};
+
+struct BadValue {
+  int64_t line;
+  std::string column;  // id
+  std::string value;
+};
+
+struct QualityReport {
+  std::string resource_id;
+  std::string table_name;
+  std::string format;     // "CSV" or "XLSX"
+  std::string encoding;   // EncodingName(), or "UTF-8 (XLSX)"
+  std::string delimiter;  // "," ";" "tab" "|" ; empty for XLSX
+  std::string sheet;      // XLSX sheet read
+  int64_t bytes = 0;
+  int64_t rows = 0;  // rows loaded
+  int64_t blank_rows = 0;
+  int64_t ragged_rows = 0;            // skipped: wrong number of fields
+  std::vector<int64_t> ragged_lines;  // the first ones
+  int64_t broken_values = 0;
+  std::vector<BadValue> broken_examples;  // the first ones
+  int64_t invalid_utf8 = 0;               // broken UTF-8 sequences replaced by U+FFFD
+  std::vector<ColumnReport> columns;
+  std::vector<std::string> warnings;  // Spanish sentences (renamed columns...)
+
+  boost::json::object ToJson() const;
+  // A Spanish, human-readable report for the command line and the publisher's page.
+  std::string ToText() const;
+};
+
+// Returns the schema of the registry (datastore_tables), for the module's migrations. Ingest
+// and Search apply it when missing.
+db::Migration DatastoreMigration();
+
+// Ingests the file into a new version of the resource's table; see the file comment. Returns
+// the quality report of what was loaded (also stored in the registry), or an error after which
+// the previous version is untouched.
+Result<QualityReport> Ingest(db::Connection& c, const IngestRequest& request,
+                             const ProgressCallback& progress = nullptr);
+
+// Drops the resource's table and registry row. NotFound when it has none.
+Status DeleteResource(db::Connection& c, const std::string& resource_id);
+
+// ---- datastore_search ------------------------------------------------------------------------
+
+struct SearchRequest {
+  std::string resource_id;
+  // column id → value, all must be equal; the value is parsed by the column's type.
+  std::vector<std::pair<std::string, std::string>> filters;
+  std::string q;                    // full text over the text columns; empty: none
+  std::vector<std::string> fields;  // column ids to return; empty: all (with _id)
+  std::string sort;                 // "col [asc|desc], col2 ..."; empty: _id
+  int64_t limit = 100;              // 0..32000
+  int64_t offset = 0;
+  bool include_total = true;
+};
+
+struct SearchField {
+  std::string id;
+  std::string type;   // CKAN's names: "int", "numeric", "date", "text"
+  std::string label;  // the header as written ("" for _id)
+};
+
+struct SearchResult {
+  std::string resource_id;
+  std::vector<SearchField> fields;
+  std::vector<std::vector<db::Value>> records;  // in the order of `fields`
+  std::optional<int64_t> total;
+
+  // {"resource_id", "fields": [{"id","type"}], "records": [{...}], "total", "limit", "offset"}
+  // — the shape of CKAN's datastore_search result.
+  boost::json::object ToJson() const;
+};
+
+// Runs datastore_search. Column names in filters, fields and sort are checked against the
+// registry (unknown ones are InvalidArgument naming the field); no user text reaches SQL other
+// than as a bound parameter. NotFound when the resource has no datastore table.
+Result<SearchResult> Search(db::Connection& c, const SearchRequest& request);
+
+}  // namespace abierto::datos
