@@ -11,6 +11,7 @@
 
 #include "abierto/web.h"
 #include "modules.h"
+#include "modules/datos/import_cli.h"
 #include "modules/presupuesto/pb_cli.h"
 
 namespace {
@@ -30,6 +31,8 @@ constexpr char kUsage[] =
     "                                         crea una cuenta; la contraseña se lee de stdin\n"
     "  pb count ARCHIVO.pb --rule greedy|mes [--json]\n"
     "                                         cuenta una elección de Pabulib\n"
+    "  data import --resource ID ARCHIVO [--db URL]\n"
+    "                                         carga un CSV o XLSX en el almacén de datos\n"
     "  version                                muestra la versión\n"
     "\n"
     "--db acepta sqlite:RUTA (por omisión sqlite:var/abierto.db) o postgresql://...\n"
@@ -190,6 +193,10 @@ int main(int argc, char** argv) {
   if (cmd == "demo") return Serve(argc, argv, true);
   if (cmd == "migrate") return Migrate(argc, argv);
   if (cmd == "user" && argc >= 3 && std::strcmp(argv[2], "add") == 0) return UserAdd(argc, argv);
+  if (cmd == "data") {
+    std::vector<std::string> rest(argv + 2, argv + argc);
+    return abierto::datos::RunDataImport(rest, std::cout, std::cerr);
+  }
   if (cmd == "pb") {
     std::vector<std::string> rest(argv + 2, argv + argc);
     return abierto::presupuesto::RunPbCommand(rest, std::cout, std::cerr);
