@@ -44,6 +44,8 @@ std::string Slugify(std::string_view s);
 
 // Returns `s` with & < > " ' replaced by &amp; &lt; &gt; &quot; &#39; — safe inside HTML text
 // and inside double- or single-quoted attribute values. Bytes are otherwise copied unchanged.
+// Appends `s` to `out` with & < > " ' replaced by entities (the templates' escaping).
+void AppendHtmlEscaped(std::string& out, std::string_view s);
 std::string HtmlEscape(std::string_view s);
 
 // Returns `s` escaped as HtmlEscape does (but ' becomes &apos;) with everything XML 1.0 forbids

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <utility>
 
+#include "abierto/text.h"
+
 namespace abierto::tmpl {
 
 namespace json = boost::json;
@@ -102,35 +104,7 @@ bool SplitPath(std::string_view name, std::vector<std::string>* path) {
   }
 }
 
-void AppendEscaped(std::string& out, std::string_view s) {
-  std::size_t run = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    std::string_view entity;
-    switch (s[i]) {
-      case '&':
-        entity = "&amp;";
-        break;
-      case '<':
-        entity = "&lt;";
-        break;
-      case '>':
-        entity = "&gt;";
-        break;
-      case '"':
-        entity = "&quot;";
-        break;
-      case '\'':
-        entity = "&#39;";
-        break;
-      default:
-        continue;
-    }
-    out.append(s.data() + run, i - run);
-    out.append(entity);
-    run = i + 1;
-  }
-  out.append(s.data() + run, s.size() - run);
-}
+void AppendEscaped(std::string& out, std::string_view s) { text::AppendHtmlEscaped(out, s); }
 
 // At most two decimals, trailing zeros trimmed: 3.14159 -> "3.14", 2.5 -> "2.5", 7.0 -> "7".
 void AppendDouble(std::string& out, double d) {

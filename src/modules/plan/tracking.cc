@@ -1,13 +1,13 @@
 #include "modules/plan/tracking.h"
 
-#include "abierto/text.h"
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
 #include <set>
 #include <utility>
+
+#include "abierto/text.h"
 
 namespace abierto::plan {
 namespace {
