@@ -60,27 +60,7 @@ trap 'exit 130' INT TERM
 out="$OUTROOT/pp-$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$out"
 
-free_port() {
-  local port
-  while :; do
-    # below the ephemeral range (32768+), so that no client socket of the load holds it
-    port=$((20000 + RANDOM % 12000))
-    ss -Htln "sport = :$port" 2>/dev/null | grep -q . && continue
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
-    echo "$port"
-    return
-  done
-}
-
-wait_http() {  # url pid name
-  for _ in $(seq 300); do
-    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
-    kill -0 "$2" 2>/dev/null || { echo "$3 terminó al arrancar; ver $out/$3.log" >&2; return 1; }
-    sleep 0.1
-  done
-  echo "$3 no respondió en 30 s" >&2
-  return 1
-}
+. bench/lib.sh
 
 json() {  # python expression on the JSON document `d` read from stdin
   python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"
