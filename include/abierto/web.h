@@ -37,6 +37,7 @@ struct RequestContext {
   db::Connection& db;
   Principal who;
   std::string session_token;  // the raw session cookie, when logged in
+  std::string session_csrf;   // that session's CSRF token, read with it (one lookup a request)
   std::string lang = "es";
   std::vector<std::pair<std::string, std::string>> params;  // from the route pattern
   std::vector<std::pair<std::string, std::string>> query;   // decoded query string
