@@ -2,6 +2,7 @@
 
 #include "abierto/accounts.h"
 #include "modules/plan/plan.h"
+#include "modules/datos/catalog.h"
 #include "modules/presupuesto/presupuesto.h"
 
 namespace abierto {
@@ -12,6 +13,7 @@ const std::vector<web::ModuleRegistrar>& Modules() {
       accounts::RegisterAccounts,
       plan::Register,
       presupuesto::Register,
+      datos::Register,
   };
   return kModules;
 }

@@ -21,6 +21,7 @@
 // immutable and may be shared by all worker threads (each brings its own db::Connection).
 #pragma once
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <cstdint>
 #include <functional>
@@ -222,9 +223,16 @@ struct DemoContext {
                                    boost::json::object input) const;
 };
 
+// A background worker of a module (the datastore's ingest queue): started by the server once
+// it listens, with a database and a stop flag it must check at least every second; joined
+// before the server exits.
+using Worker = std::function<void(db::Database& database, const std::atomic<bool>& stop)>;
+
 class Registry {
  public:
   void AddAction(Action action);
+  void AddWorker(Worker worker) { workers_.push_back(std::move(worker)); }
+  const std::vector<Worker>& workers() const { return workers_; }
   void AddMigration(db::Migration migration);
   void AddDemo(std::string module, std::function<Status(DemoContext&)> load);
   void AddRoute(Route route);
@@ -248,8 +256,13 @@ class Registry {
   std::vector<db::Migration> migrations_;
   std::vector<Demo> demos_;
   std::vector<Route> routes_;
+  std::vector<Worker> workers_;
   RevisionListener revision_listener_;
 };
+
+// A row as a JSON object (integers, doubles, strings, null; blobs as their bytes): audit
+// snapshots and prefill values are built from it.
+boost::json::object RowJson(const db::Row& r);
 
 // The current data revision (bumped by every committed write), for cache validation.
 Result<int64_t> ReadRevision(db::Connection& db);

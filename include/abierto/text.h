@@ -48,6 +48,9 @@ std::string Slugify(std::string_view s);
 void AppendHtmlEscaped(std::string& out, std::string_view s);
 std::string HtmlEscape(std::string_view s);
 
+// Percent-encodes everything but unreserved characters (RFC 3986), for query string values.
+std::string UrlEncode(std::string_view s);
+
 // Returns `s` escaped as HtmlEscape does (but ' becomes &apos;) with everything XML 1.0 forbids
 // removed: invalid UTF-8 bytes, C0 controls other than tab/LF/CR, U+FFFE and U+FFFF. The result
 // is always legal XML character data and attribute content.

@@ -753,11 +753,15 @@ int App::Serve() {
         std::this_thread::sleep_for(config_.revision_poll / 10);
     }
   });
+  std::vector<std::thread> workers;
+  for (const Worker& w : registry_.workers())
+    workers.emplace_back([this, w] { w(*database_, impl_->stopping); });
   fprintf(stderr, "{\"msg\":\"abierto escuchando\",\"url\":\"http://%s:%u/\",\"db\":\"%s\"}\n",
           o.host.c_str(), server.port(), database_->Describe().c_str());
   server.Run(true);
   impl_->stopping = true;
   poller.join();
+  for (std::thread& t : workers) t.join();
   impl_->server = nullptr;
   return 0;
 }

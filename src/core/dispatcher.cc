@@ -339,6 +339,25 @@ Result<json::value> Dispatcher::Run(db::Connection& db, const Principal& who, st
   return out;
 }
 
+json::object RowJson(const db::Row& r) {
+  json::object o;
+  const auto& names = r.names();
+  for (size_t i = 0; i < names.size(); ++i) {
+    const db::Value& v = r.values()[i];
+    if (std::holds_alternative<int64_t>(v))
+      o[names[i]] = std::get<int64_t>(v);
+    else if (std::holds_alternative<double>(v))
+      o[names[i]] = std::get<double>(v);
+    else if (std::holds_alternative<std::string>(v))
+      o[names[i]] = std::get<std::string>(v);
+    else if (std::holds_alternative<db::Blob>(v))
+      o[names[i]] = std::get<db::Blob>(v).bytes;
+    else
+      o[names[i]] = nullptr;
+  }
+  return o;
+}
+
 Status ActionContext::Audit(std::string_view entity, int64_t entity_id, std::string_view scope,
                             const json::value& before, const json::value& after) {
   std::string actor = who.system ? "sistema" : (who.user_id ? who.email : "anonimo");

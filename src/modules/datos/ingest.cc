@@ -808,6 +808,7 @@ Result<QualityReport> Ingest(db::Connection& c, const IngestRequest& req,
                {req.resource_id, rep.table_name, version, json::serialize(columns),
                 json::serialize(rep.ToJson()), text::NowIso()})
             .status());
+    if (req.before_commit) RETURN_IF_ERROR(req.before_commit(c, rep));
     // Last chance to cancel before the new version becomes visible.
     RETURN_IF_ERROR(progress.Report(Progress::Phase::kIndexing, nullptr, loaded));
     RETURN_IF_ERROR(tx.Commit());

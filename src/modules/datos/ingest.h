@@ -67,6 +67,8 @@ enum class ColumnType { kInteger, kDecimal, kDate, kText };
 // "integer", "decimal", "date", "text".
 const char* ColumnTypeName(ColumnType t);
 
+struct QualityReport;
+
 struct IngestRequest {
   std::string resource_id;  // 1-64 characters [A-Za-z0-9_-] (a CKAN resource id)
   std::string path;         // the file to read
@@ -83,6 +85,10 @@ struct IngestRequest {
   std::vector<std::string> indexes;
   bool auto_indexes = true;
   int64_t batch_rows = 0;  // rows per INSERT; 0 = as many as the backend allows, up to 500
+  // Runs inside the load transaction just before it commits, with the report of what was
+  // loaded: the catalog records the resource's new version there, so that the table and the
+  // version become visible together or not at all. An error rolls both back.
+  std::function<Status(db::Connection&, const QualityReport&)> before_commit;
 };
 
 struct Progress {

@@ -30,28 +30,11 @@ Status DatesInOrder(const Input& in, const char* from, const char* to) {
   return Status::Ok();
 }
 
-// A JSON snapshot of a row for the audit log.
-json::object Snapshot(const db::Row& r) {
-  json::object o;
-  const auto& names = r.names();
-  for (size_t i = 0; i < names.size(); ++i) {
-    const db::Value& v = r.values()[i];
-    if (std::holds_alternative<int64_t>(v))
-      o[names[i]] = std::get<int64_t>(v);
-    else if (std::holds_alternative<double>(v))
-      o[names[i]] = std::get<double>(v);
-    else if (std::holds_alternative<std::string>(v))
-      o[names[i]] = std::get<std::string>(v);
-    else
-      o[names[i]] = nullptr;
-  }
-  return o;
-}
 
 Result<json::object> RowSnapshot(db::Connection& db, const char* table, int64_t id) {
   ASSIGN_OR_RETURN(db::Row r, db.QueryOne(std::string("SELECT * FROM ") + table + " WHERE id = ?",
                                           {id}, "El registro no existe"));
-  json::object o = Snapshot(r);
+  json::object o = RowJson(r);
   o.erase("search_text");
   return o;
 }
