@@ -955,7 +955,7 @@ namespace {
 std::vector<Field> OrgFields() {
   return {StringField("title", 200).Required(), StringField("name", 100),
           TextField("description", 5000), EmailField("email"),
-          IdField("unit_id").Options("units.options")};
+          IdField("unit_id").Options("units.list")};
 }
 
 Result<std::string> NameFor(const Input& in, std::string_view field = "name") {
@@ -1984,16 +1984,6 @@ void RegisterCatalogActions(Registry& reg) {
                  .input = {IdField("id").Required()},
                  .handle = JobShow});
   reg.AddAction({.name = "datos.license.list", .roles = Everyone(), .handle = LicenseList});
-  reg.AddAction({.name = "units.options",
-                 .roles = Everyone(),
-                 .handle = [](ActionContext& c, const Input&) -> Result<json::value> {
-                   ASSIGN_OR_RETURN(db::Rows rows,
-                                    c.db.Query("SELECT id, name FROM units ORDER BY name"));
-                   json::array out;
-                   for (const db::Row& r : rows)
-                     out.push_back(json::object{{"id", r.Int("id")}, {"label", r.Text("name")}});
-                   return out;
-                 }});
   reg.AddAction({.name = "datos.license.options", .roles = Everyone(), .handle = LicenseList});
   reg.AddAction({.name = "datos.organization.options", .roles = Staff(), .handle = OrgOptions});
   reg.AddAction({.name = "datos.request.list", .roles = Everyone(), .handle = RequestList});
@@ -2108,12 +2098,13 @@ void RegisterCatalogActions(Registry& reg) {
        .authorize = ResourceAuthorize,
        .handle = ResourceUpdate});
 
-  // Requests from anyone; their status from the Transparency Unit's staff.
+  // Requests from residents; their status from the Transparency Unit's staff.
   reg.AddAction({.name = "datos.request.create",
                  .mutating = true,
-                 .roles = Everyone(),
+                 // Registered residents, as for proposals: an account answers for the request
+                 // and receives the answer, and the platform keeps anonymous writes out.
+                 .roles = {Role::kCiudadano, Role::kEnlace, Role::kSecretariado, Role::kAdmin},
                  .input = {StringField("title", 300).Required(), TextField("description", 5000),
-                           StringField("requester_name", 200), EmailField("requester_email"),
                            IdField("organization_id")},
                  .handle = RequestCreate});
   reg.AddAction({.name = "datos.request.update",

@@ -343,7 +343,7 @@ http::Response RequestsPage(RequestContext& ctx, const Status& error = Status::O
     items.push_back(std::move(o));
   }
   json::object view{{"items", std::move(items)},
-                    {"csrf", ctx.FormToken()},
+                    {"csrf", ctx.who.authenticated() ? ctx.FormToken() : std::string()},
                     {"values", std::move(values)},
                     {"staff", IsStaff(ctx)},
                     {"sent", ctx.Query("enviada") == "1"}};
@@ -353,7 +353,8 @@ http::Response RequestsPage(RequestContext& ctx, const Status& error = Status::O
     for (const auto& f : error.fields()) fe[f.field] = f.message;
     view["field_errors"] = std::move(fe);
   }
-  if (error.ok() && !IsStaff(ctx) && !ctx.who.authenticated()) ctx.cacheable = false;
+  // Anonymous visitors get the list and a link to log in: the same page for all of them.
+  if (error.ok() && !ctx.who.authenticated() && ctx.Query("enviada").empty()) ctx.cacheable = true;
   return ctx.Page("datos_requests", std::move(view), ctx.T("datos_requests"),
                   error.ok() ? 200 : error.HttpStatus());
 }
