@@ -31,7 +31,7 @@ constexpr char kUsage[] =
     "                                         crea una cuenta; la contraseña se lee de stdin\n"
     "  pb count ARCHIVO.pb --rule greedy|mes [--json]\n"
     "                                         cuenta una elección de Pabulib\n"
-    "  data import --resource ID ARCHIVO [--db URL]\n"
+    "  data import ARCHIVO --dataset NOMBRE [--db URL]\n"
     "                                         carga un CSV o XLSX en el almacén de datos\n"
     "  version                                muestra la versión\n"
     "\n"

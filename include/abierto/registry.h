@@ -228,9 +228,35 @@ struct DemoContext {
 // before the server exits.
 using Worker = std::function<void(db::Database& database, const std::atomic<bool>& stop)>;
 
+// Open by default: a module declares the data it publishes in the open-data catalog, and the
+// catalog keeps a dataset per entry up to date (a new resource version whenever a CSV
+// changes). Providers read through the dispatcher as the system principal, inside one read
+// transaction, so they publish what the module's public pages show.
+struct OpenDataset {
+  std::string name;  // the dataset's URL name, fixed ("plan-pamga-2025-2027")
+  std::string title;
+  std::string notes;  // Markdown
+  std::string organization;        // organization URL name; created when missing
+  std::string organization_title;  // its title when created
+  std::vector<std::string> tags;
+  std::vector<std::string> groups;  // names of existing themes; unknown ones are skipped
+  std::string frequency;            // one of the catalog's frequencies ("continua")
+  struct Resource {
+    std::string name;  // unique within the dataset; the key of its versions
+    std::string description;
+    std::string filename;  // "matriz.csv"
+    std::string csv;       // the current content
+  };
+  std::vector<Resource> resources;
+};
+using OpenDataProvider =
+    std::function<Result<std::vector<OpenDataset>>(db::Connection&, const Dispatcher&)>;
+
 class Registry {
  public:
   void AddAction(Action action);
+  void AddOpenData(OpenDataProvider p) { open_data_.push_back(std::move(p)); }
+  const std::vector<OpenDataProvider>& open_data() const { return open_data_; }
   void AddWorker(Worker worker) { workers_.push_back(std::move(worker)); }
   const std::vector<Worker>& workers() const { return workers_; }
   void AddMigration(db::Migration migration);
@@ -257,6 +283,7 @@ class Registry {
   std::vector<Demo> demos_;
   std::vector<Route> routes_;
   std::vector<Worker> workers_;
+  std::vector<OpenDataProvider> open_data_;
   RevisionListener revision_listener_;
 };
 

@@ -101,31 +101,8 @@ void CountDownload(db::Connection& db, std::string_view dataset_uid);
 boost::json::object SchemaOrgDataset(const boost::json::object& package, std::string_view site_url);
 
 // ---- publishing Abierto's own data ---------------------------------------------------------
-
-// A dataset that Abierto publishes from its own tables (the plan matrix, the participatory
-// budget's projects): refreshed after every write that changes the data it reads from.
-struct ManagedDataset {
-  std::string name;  // URL name, fixed
-  std::string title;
-  std::string notes;
-  std::string organization;  // organization name; created if missing
-  std::vector<std::string> tags;
-  std::vector<std::string> groups;
-  std::string frequency;  // "continua"
-  // Resources: name → function writing a CSV of the current data.
-  struct Resource {
-    std::string name;
-    std::string description;
-    std::function<Result<std::string>(db::Connection&)> csv;
-  };
-  std::vector<Resource> resources;
-};
-
-// Registers a managed dataset; each module calls this from its Register function.
-void AddManagedDataset(ManagedDataset d);
-
-// Brings every managed dataset up to date (new resource versions only where the CSV changed).
-// Runs in its own write transaction.
-Status RefreshManagedDatasets(db::Connection& db);
+// Modules declare their open data with Registry::AddOpenData; a background worker of this
+// module keeps one managed dataset per entry up to date (datos.opendata.publish). Managed
+// datasets are published from the start and cannot be edited by hand.
 
 }  // namespace abierto::datos

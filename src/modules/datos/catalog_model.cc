@@ -1930,11 +1930,219 @@ Result<json::value> OrgOptions(ActionContext& ctx, const Input&) {
 
 }  // namespace
 
+// ---- open by default: Abierto's own data
+// ----------------------------------------------------------
+
+namespace {
+
+std::string Sha256Hex(std::string_view bytes) {
+  unsigned char h[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(h, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  return Hex(h, sizeof h);
+}
+
+// The hash of the newest version of a resource of a dataset (queued or current); "" when
+// either does not exist yet.
+Result<std::string> LatestHash(db::Connection& db, const std::string& dataset,
+                               const std::string& resource) {
+  ASSIGN_OR_RETURN(db::Rows r, db.Query("SELECT v.sha256 FROM datos_versions v JOIN "
+                                        "datos_resources r ON r.id = v.resource_id JOIN "
+                                        "datos_datasets d ON d.id = r.dataset_id WHERE d.name = ? "
+                                        "AND r.name = ? ORDER BY v.version DESC LIMIT 1",
+                                        {dataset, resource}));
+  return r.empty() ? std::string() : r[0].Text("sha256");
+}
+
+json::value OpenDatasetJson(const OpenDataset& d) {
+  json::array res;
+  for (const auto& r : d.resources)
+    res.push_back(json::object{{"name", r.name},
+                               {"description", r.description},
+                               {"filename", r.filename},
+                               {"csv", r.csv}});
+  json::array tags(d.tags.begin(), d.tags.end()), groups(d.groups.begin(), d.groups.end());
+  return json::object{{"name", d.name},
+                      {"title", d.title},
+                      {"notes", d.notes},
+                      {"organization", d.organization},
+                      {"organization_title", d.organization_title},
+                      {"tags", tags},
+                      {"groups", groups},
+                      {"frequency", d.frequency},
+                      {"resources", res}};
+}
+
+std::string JoinStrings(const json::array& a) {
+  std::string out;
+  for (const auto& v : a) out += (out.empty() ? "" : ", ") + std::string(v.as_string());
+  return out;
+}
+
+// Brings the managed datasets in `payload` (a JSON array of OpenDatasets) up to date: creates
+// what is missing and records a new version of every resource whose CSV changed. Hashes are
+// compared again here, inside the write transaction, so two processes refreshing at once do
+// not record the same version twice.
+Result<json::value> OpenDataPublish(ActionContext& ctx, const Input& in) {
+  if (!ctx.who.system)
+    return Status::PermissionDenied("Solo Abierto publica sus propios conjuntos de datos");
+  json::value payload;
+  try {
+    payload = json::parse(GetString(in, "payload"));
+  } catch (...) {
+    return Status::InvalidArgument("Carga no válida");
+  }
+  int64_t versions = 0;
+  for (const auto& dv : payload.as_array()) {
+    const json::object& d = dv.as_object();
+    std::string name(d.at("name").as_string());
+    ASSIGN_OR_RETURN(db::Rows org, ctx.db.Query("SELECT id FROM datos_orgs WHERE name = ?",
+                                                {std::string(d.at("organization").as_string())}));
+    int64_t org_id = 0;
+    if (org.empty()) {
+      ASSIGN_OR_RETURN(json::value o, CreateNamed(ctx,
+                                                  Input{{"name", d.at("organization")},
+                                                        {"title", d.at("organization_title")}},
+                                                  "datos_orgs", "organization", true));
+      org_id = o.at("id").as_int64();
+    } else {
+      org_id = org[0].Int("id");
+    }
+    // Themes that do not exist (yet) are left out rather than failing the publication.
+    json::array groups;
+    for (const auto& g : d.at("groups").as_array()) {
+      ASSIGN_OR_RETURN(db::Rows gr, ctx.db.Query("SELECT 1 AS x FROM datos_groups WHERE name = ?",
+                                                 {std::string(g.as_string())}));
+      if (!gr.empty()) groups.push_back(g);
+    }
+    Input fields{{"name", name},
+                 {"title", d.at("title")},
+                 {"notes", d.at("notes")},
+                 {"organization_id", org_id},
+                 {"license_id", "cc-by-4.0"},
+                 {"frequency", d.at("frequency")},
+                 {"groups", JoinStrings(groups)},
+                 {"tags", JoinStrings(d.at("tags").as_array())},
+                 {"spatial", "León, Guanajuato"},
+                 {"managed", "abierto"}};
+    ASSIGN_OR_RETURN(db::Rows ds, ctx.db.Query("SELECT id, title, notes FROM datos_datasets "
+                                               "WHERE name = ?",
+                                               {name}));
+    int64_t id = 0;
+    if (ds.empty()) {
+      ASSIGN_OR_RETURN(json::value c, DatasetCreate(ctx, fields));
+      id = c.at("id").as_int64();
+      // Open by default: published from the start.
+      RETURN_IF_ERROR(
+          ctx.db.Exec("UPDATE datos_datasets SET state = 'active' WHERE id = ?", {id}).status());
+    } else {
+      id = ds[0].Int("id");
+      if (ds[0].Text("title") != d.at("title").as_string() ||
+          ds[0].Text("notes") != d.at("notes").as_string()) {
+        fields["id"] = id;
+        RETURN_IF_ERROR(DatasetUpdate(ctx, fields).status());
+      }
+    }
+    for (const auto& rv : d.at("resources").as_array()) {
+      const json::object& r = rv.as_object();
+      std::string rname(r.at("name").as_string());
+      std::string csv(r.at("csv").as_string());
+      ASSIGN_OR_RETURN(std::string latest, LatestHash(ctx.db, name, rname));
+      if (latest == Sha256Hex(csv)) continue;
+      ASSIGN_OR_RETURN(db::Rows existing, ctx.db.Query("SELECT uid FROM datos_resources WHERE "
+                                                       "dataset_id = ? AND name = ?",
+                                                       {id, rname}));
+      json::object file{{"name", r.at("filename")}, {"content_type", "text/csv"}, {"data", csv}};
+      if (existing.empty())
+        RETURN_IF_ERROR(ResourceCreate(ctx, Input{{"dataset_id", id},
+                                                  {"name", rname},
+                                                  {"description", r.at("description")},
+                                                  {"file", file}})
+                            .status());
+      else
+        RETURN_IF_ERROR(
+            ResourceUpload(ctx, Input{{"id", existing[0].Text("uid")}, {"file", file}}).status());
+      ++versions;
+    }
+  }
+  return json::object{{"versions", versions}};
+}
+
+// Watches the data revision and republishes the open datasets of the other modules when their
+// content changed. Only real changes write (and so bump the revision again), so the loop
+// settles after one extra pass.
+void OpenDataWorker(const Registry& reg, db::Database& database, const std::atomic<bool>& stop) {
+  auto conn = database.Connect();
+  if (!conn.ok() || reg.open_data().empty()) return;
+  db::Connection& c = **conn;
+  Dispatcher dispatcher(reg);
+  int64_t seen = -1;
+  // Content already sent for each "dataset/resource": if the datastore refused it, it is not
+  // sent again until it changes (otherwise a refused file would be retried forever).
+  std::map<std::string, std::string> sent;
+  while (!stop.load()) {
+    auto rev = ReadRevision(c);
+    if (rev.ok() && *rev != seen) {
+      json::array changed;
+      bool ok = true;
+      {
+        auto tx = db::Transaction::Read(c);
+        ok = tx.ok();
+        for (const OpenDataProvider& p : reg.open_data()) {
+          if (!ok) break;
+          auto sets = p(c, dispatcher);
+          if (!sets.ok()) {
+            ok = false;
+            break;
+          }
+          for (OpenDataset d : *sets) {
+            // A table with no rows yet (a process without projects) has nothing to publish.
+            std::erase_if(d.resources, [](const OpenDataset::Resource& r) {
+              size_t nl = r.csv.find('\n');
+              return nl == std::string::npos || nl + 1 >= r.csv.size();
+            });
+            bool differs = false;
+            for (const auto& r : d.resources) {
+              std::string hash = Sha256Hex(r.csv);
+              auto latest = LatestHash(c, d.name, r.name);
+              std::string& last = sent[d.name + "/" + r.name];
+              if ((!latest.ok() || *latest != hash) && last != hash) differs = true;
+              last = hash;
+            }
+            if (differs) changed.push_back(OpenDatasetJson(d));
+          }
+        }
+      }
+      if (ok && !changed.empty()) {
+        auto r = dispatcher.Run(c, Principal::System(), "datos.opendata.publish",
+                                json::object{{"payload", json::serialize(changed)}});
+        if (!r.ok()) sent.clear();  // retried at the next change of revision
+        if (!r.ok())
+          std::fprintf(stderr,
+                       "{\"level\":\"error\",\"msg\":\"datos abiertos propios\",\"error\":%s}\n",
+                       json::serialize(json::value(r.status().ToString())).c_str());
+      }
+      if (ok) seen = *rev;
+    }
+    for (int i = 0; i < 10 && !stop.load(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+}  // namespace
+
 // ---- registration ----------------------------------------------------------------------------
 
 void RegisterCatalogActions(Registry& reg) {
   reg.AddMigration({"datos_catalog", 1, kSchema});
   reg.AddWorker(IngestWorker);
+  reg.AddWorker([&reg](db::Database& database, const std::atomic<bool>& stop) {
+    OpenDataWorker(reg, database, stop);
+  });
+  reg.AddAction({.name = "datos.opendata.publish",
+                 .mutating = true,
+                 .roles = {Role::kAdmin},
+                 .input = {TextField("payload", 64 << 20).Required().NotInForms()},
+                 .handle = OpenDataPublish});
 
   // Reads, in CKAN's shapes.
   reg.AddAction({.name = "datos.package.list",

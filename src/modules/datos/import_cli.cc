@@ -5,16 +5,111 @@
 #include <cmath>
 
 #include "abierto/db.h"
+#include "abierto/web.h"
+#include "modules.h"
+#include "modules/datos/catalog.h"
 #include "modules/datos/ingest.h"
 
 namespace abierto::datos {
 namespace {
 
+namespace json = boost::json;
+
 constexpr char kUsage[] =
-    "Uso: abierto data import --db URL --resource ID ARCHIVO [--sheet HOJA]\n"
+    "Uso: abierto data import ARCHIVO --dataset NOMBRE [--db URL] [--org ORGANIZACION]\n"
+    "       [--title TITULO] [--resource-name NOMBRE]\n"
+    "   o: abierto data import --db URL --resource ID ARCHIVO [--sheet HOJA]\n"
     "       [--delimiter ,|;|tab||] [--encoding auto|utf-8|windows-1252] [--index COL]... "
     "[--no-auto-index]\n"
     "       [--json] [--quiet] [--timings]\n";
+
+struct DatasetImport {
+  std::string name, org, title, resource_name, db_url;
+};
+
+Result<json::value> Run(web::App& app, db::Connection& c, std::string_view action,
+                        json::object in) {
+  return app.dispatcher().Run(c, Principal::System(), action, in);
+}
+
+// The organization a new dataset goes to: the one named, else the only one there is, else a
+// new "Datos abiertos" organization in an empty catalog.
+Result<int64_t> OrganizationFor(web::App& app, db::Connection& c, const std::string& org) {
+  if (!org.empty()) {
+    auto shown = Run(app, c, "datos.organization.show", {{"id", org}});
+    if (shown.ok()) {
+      ASSIGN_OR_RETURN(db::Row r, c.QueryOne("SELECT id FROM datos_orgs WHERE uid = ?",
+                                             {std::string(shown->at("id").as_string())},
+                                             "La organización no existe"));
+      return r.Int("id");
+    }
+    if (shown.status().code() != StatusCode::kNotFound) return shown.status();
+    return Status::NotFound("No existe la organización «" + org + "»");
+  }
+  ASSIGN_OR_RETURN(db::Rows orgs, c.Query("SELECT id FROM datos_orgs ORDER BY id"));
+  if (orgs.size() == 1) return orgs[0].Int("id");
+  if (orgs.size() > 1)
+    return Status::InvalidArgument("Hay varias organizaciones: indique una con --org NOMBRE");
+  ASSIGN_OR_RETURN(json::value created,
+                   Run(app, c, "datos.organization.create",
+                       {{"name", "datos-abiertos"}, {"title", "Datos abiertos"}}));
+  return created.at("id").as_int64();
+}
+
+// What an upload does, from the command line: the dataset (created as a draft when missing),
+// a new version of its resource (created when missing) and the datastore ingest, whose job this
+// process runs itself with the original file.
+Result<std::optional<QualityReport>> ImportIntoDataset(const DatasetImport& d,
+                                                       const IngestRequest& req,
+                                                       const ProgressCallback& progress,
+                                                       std::ostream& out) {
+  web::Config config;
+  if (!d.db_url.empty()) config.db_url = d.db_url;
+  ASSIGN_OR_RETURN(std::unique_ptr<web::App> app, web::App::Create(config, Modules()));
+  RETURN_IF_ERROR(app->Migrate());
+  ASSIGN_OR_RETURN(db::Connection * c, app->ThreadConnection());
+  auto shown = Run(*app, *c, "datos.package.show", {{"id", d.name}});
+  if (!shown.ok() && shown.status().code() != StatusCode::kNotFound) return shown.status();
+  if (!shown.ok()) {
+    ASSIGN_OR_RETURN(int64_t org, OrganizationFor(*app, *c, d.org));
+    RETURN_IF_ERROR(Run(*app, *c, "datos.package.create",
+                        {{"name", d.name},
+                         {"title", d.title.empty() ? d.name : d.title},
+                         {"organization_id", org},
+                         {"license_id", "cc-by-4.0"}})
+                        .status());
+    out << "Conjunto «" << d.name << "» creado como borrador.\n";
+    shown = Run(*app, *c, "datos.package.show", {{"id", d.name}});
+    if (!shown.ok()) return shown.status();
+  }
+  ASSIGN_OR_RETURN(std::string filename, SafeFileName(req.path));
+  std::string resource_name = d.resource_name.empty() ? filename : d.resource_name;
+  std::string resource_uid;
+  for (const auto& r : shown->at("resources").as_array())
+    if (r.at("name").as_string() == resource_name && r.at("url_type").is_string())
+      resource_uid = std::string(r.at("id").as_string());
+  json::object in{{"source_path", req.path}};
+  if (!req.sheet.empty()) in["sheet"] = req.sheet;
+  Result<json::value> up = Status::Internal("");
+  if (resource_uid.empty()) {
+    in["dataset_id"] = shown->at("_id");
+    in["name"] = resource_name;
+    up = Run(*app, *c, "datos.resource.create", in);
+  } else {
+    in["id"] = resource_uid;
+    up = Run(*app, *c, "datos.resource.upload", in);
+  }
+  if (!up.ok()) return up.status();
+  if (!up->as_object().contains("job_id")) {
+    out << "Versión " << json::serialize(up->at("version")) << " publicada ("
+        << json::serialize(up->at("format"))
+        << "); no es tabular, así que no pasa por el almacén de datos.\n";
+    return std::optional<QualityReport>();
+  }
+  ASSIGN_OR_RETURN(QualityReport rep,
+                   RunIngestJob(*c, up->at("job_id").as_int64(), req.path, progress));
+  return std::optional<QualityReport>(std::move(rep));
+}
 
 }  // namespace
 
@@ -24,7 +119,7 @@ int RunDataImport(const std::vector<std::string>& args, std::ostream& out, std::
     return 2;
   }
   IngestRequest req;
-  std::string db_url;
+  std::string db_url, dataset, org, title, resource_name;
   bool as_json = false, quiet = false, timings = false;
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -38,6 +133,14 @@ int RunDataImport(const std::vector<std::string>& args, std::ostream& out, std::
       if (!value(&db_url)) break;
     } else if (a == "--resource") {
       if (!value(&req.resource_id)) break;
+    } else if (a == "--dataset") {
+      if (!value(&dataset)) break;
+    } else if (a == "--org") {
+      if (!value(&org)) break;
+    } else if (a == "--title") {
+      if (!value(&title)) break;
+    } else if (a == "--resource-name") {
+      if (!value(&resource_name)) break;
     } else if (a == "--sheet") {
       if (!value(&req.sheet)) break;
     } else if (a == "--delimiter") {
@@ -81,19 +184,10 @@ int RunDataImport(const std::vector<std::string>& args, std::ostream& out, std::
       return 2;
     }
   }
-  if (db_url.empty() || req.resource_id.empty() || req.path.empty()) {
+  if (req.path.empty() || (dataset.empty() == req.resource_id.empty()) ||
+      (dataset.empty() && db_url.empty())) {
     err << kUsage;
     return 2;
-  }
-  auto db = db::Open(db_url);
-  if (!db.ok()) {
-    err << "Error: " << db.status().message() << "\n";
-    return 1;
-  }
-  auto conn = (*db)->Connect();
-  if (!conn.ok()) {
-    err << "Error: " << conn.status().message() << "\n";
-    return 1;
   }
   int last_percent = -1;
   // --timings: the seconds each phase took, for the benchmark's breakdown.
@@ -120,7 +214,26 @@ int RunDataImport(const std::vector<std::string>& args, std::ostream& out, std::
     if (p.phase == Progress::Phase::kDone) err << "\n";
     return true;
   };
-  auto report = Ingest(**conn, req, progress);
+  Result<QualityReport> report = Status::Internal("sin cargar");
+  if (!dataset.empty()) {
+    DatasetImport d{dataset, org, title, resource_name, db_url};
+    auto done = ImportIntoDataset(d, req, progress, out);
+    if (done.ok() && !done->has_value()) return 0;
+    report =
+        done.ok() ? Result<QualityReport>(std::move(**done)) : Result<QualityReport>(done.status());
+  } else {
+    auto db = db::Open(db_url);
+    if (!db.ok()) {
+      err << "Error: " << db.status().message() << "\n";
+      return 1;
+    }
+    auto conn = (*db)->Connect();
+    if (!conn.ok()) {
+      err << "Error: " << conn.status().message() << "\n";
+      return 1;
+    }
+    report = Ingest(**conn, req, progress);
+  }
   if (!report.ok()) {
     if (!quiet && last_percent >= 0) err << "\n";
     err << "Error: " << report.status().message() << "\n";

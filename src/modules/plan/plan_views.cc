@@ -474,7 +474,42 @@ http::Response ApiCommitment(RequestContext& ctx) {
 
 }  // namespace
 
+// Open by default: each plan's matrix and validated progress, as DatA-LEÓN datasets.
+Result<std::vector<OpenDataset>> PlanOpenData(db::Connection& db, const Dispatcher& d) {
+  ASSIGN_OR_RETURN(json::value plans, d.Run(db, Principal::System(), "plan.list", {}));
+  std::vector<OpenDataset> out;
+  for (const auto& pv : plans.as_array()) {
+    std::string slug = Str(pv.at("slug"));
+    ASSIGN_OR_RETURN(json::value full,
+                     d.Run(db, Principal::System(), "plan.show", {{"plan", slug}}));
+    const json::object& p = full.as_object();
+    OpenDataset ds;
+    ds.name = "plan-" + slug;
+    ds.title = Str(p.at("title")) + ": matriz y avances";
+    ds.notes = "Compromisos, acciones, metas, indicadores y reportes de avance validados del " +
+               Str(p.at("title")) +
+               ", publicados y actualizados por Abierto cada vez que cambian. El tablero "
+               "está en [/planes/" +
+               slug + "](/planes/" + slug + ").";
+    ds.organization = "secretariado-tecnico";
+    ds.organization_title = "Secretariado Técnico de Gobierno Abierto";
+    ds.tags = {"gobierno abierto", "plan de acción", "compromisos"};
+    ds.groups = {"gobierno-abierto"};
+    ds.frequency = "continua";
+    ds.resources.push_back(
+        {"Matriz del plan",
+         "Una fila por acción de cada compromiso, con su meta, indicador, avance y semáforo.",
+         slug + "-matriz.csv", exporter::ToCsv(MatrixTable(p))});
+    ds.resources.push_back({"Reportes de avance validados",
+                            "Una fila por reporte validado por el Secretariado.",
+                            slug + "-avances.csv", exporter::ToCsv(ProgressTable(p, ""))});
+    out.push_back(std::move(ds));
+  }
+  return out;
+}
+
 void RegisterViews(Registry& reg) {
+  reg.AddOpenData(PlanOpenData);
   reg.AddRoute({"GET", "/", Home});
   reg.AddRoute({"GET", "/planes/{plan}", Dashboard});
   reg.AddRoute({"GET", "/planes/{plan}/{file}", Export});

@@ -425,7 +425,61 @@ http::Response ApiResults(RequestContext& ctx) {
 
 }  // namespace
 
+// Open by default: every process's submitted projects, with the feasibility decision, the
+// official cost and whether they won, as a DatA-LEÓN dataset per process.
+Result<std::vector<OpenDataset>> ProjectsOpenData(db::Connection& db, const Dispatcher& d) {
+  ASSIGN_OR_RETURN(json::value processes, d.Run(db, Principal::System(), "pp.process.list", {}));
+  std::vector<OpenDataset> out;
+  for (const auto& pv : processes.as_array()) {
+    std::string slug = Str(pv.at("slug"));
+    ASSIGN_OR_RETURN(json::value list,
+                     d.Run(db, Principal::System(), "pp.project.list", {{"process", slug}}));
+    exporter::Table t;
+    t.headers = {"proyecto_id", "zona",           "categoria",      "titulo",
+                 "colonia",     "estado",         "costo_estimado", "costo_oficial",
+                 "ganador",     "viable_tecnico", "viable_legal",   "viable_financiero",
+                 "latitud",     "longitud",       "ejemplo"};
+    for (const auto& v : list.as_array()) {
+      const json::object& p = v.as_object();
+      auto ok = [&](const char* k) -> exporter::Cell {
+        const json::value& x = p.at("review").at(k).at("ok");
+        if (x.is_null()) return {};
+        return x.as_bool() ? "si" : "no";
+      };
+      auto num = [&](const char* k) -> exporter::Cell {
+        const json::value& x = p.at(k);
+        if (x.is_null()) return {};
+        return Num(x);
+      };
+      t.rows.push_back(
+          {p.at("id").as_int64(), Str(p.at("zone").at("name")),
+           p.at("category").is_object() ? Str(p.at("category").at("name")) : "", Str(p.at("title")),
+           Str(p.at("colonia")), Str(p.at("status")), num("estimated_cost"), num("official_cost"),
+           p.at("selected").as_bool() ? "si" : "no", ok("technical"), ok("legal"), ok("financial"),
+           num("lat"), num("lng"), p.at("example").as_bool() ? "si" : "no"});
+    }
+    OpenDataset ds;
+    ds.name = "presupuesto-participativo-" + slug;
+    ds.title = "Presupuesto participativo: proyectos de " + Str(pv.at("title"));
+    ds.notes = "Proyectos registrados por la ciudadanía en " + Str(pv.at("title")) +
+               ", con el dictamen de viabilidad, el costo oficial y los ganadores. Las boletas "
+               "anónimas para recontar están en [/presupuesto/" +
+               slug + "](/presupuesto/" + slug + "). Publicado y actualizado por Abierto.";
+    ds.organization = "presupuesto-participativo";
+    ds.organization_title = "Dirección de Presupuesto Participativo y Delegaciones";
+    ds.tags = {"presupuesto participativo", "proyectos", "delegaciones"};
+    ds.groups = {"participacion-ciudadana", "finanzas-publicas"};
+    ds.frequency = "continua";
+    ds.resources.push_back({"Proyectos",
+                            "Una fila por proyecto registrado (no incluye borradores).",
+                            slug + "-proyectos.csv", exporter::ToCsv(t)});
+    out.push_back(std::move(ds));
+  }
+  return out;
+}
+
 void RegisterViews(Registry& reg) {
+  reg.AddOpenData(ProjectsOpenData);
   // Fixed paths first: routes match in registration order.
   reg.AddRoute({"GET", "/presupuesto", Home});
   reg.AddRoute({"GET", "/presupuesto/recibo", ReceiptPage});
