@@ -4,7 +4,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { backends, startServer, Client } from '../lib/abierto.mjs';
 import {
-  PLAN, USERS, commitmentsByCode, getJson, planJson, stateSnapshot, loggedIn, sessionCsrf, apiToken, bearerAction, fresh,
+  PLAN, USERS, settle, commitmentsByCode, getJson, planJson, stateSnapshot, loggedIn, sessionCsrf, apiToken, bearerAction, fresh,
 } from '../lib/itest.mjs';
 
 for (const backend of backends()) {
@@ -30,6 +30,7 @@ for (const backend of backends()) {
 
     // Runs fn and checks that neither the revision, the plans nor the commitment histories moved.
     async function unchanged(fn) {
+      await settle(base);
       const before = await stateSnapshot(base);
       const hist = (await getJson(base, `/api/v1/commitments/${byCode['DA-01'].id}?${fresh()}`)).body.history;
       await fn();

@@ -42,6 +42,20 @@ export async function commitmentsByCode(base) {
   return out;
 }
 
+// Waits until the data revision has stayed the same for a while: writes start background work
+// (the open-data catalog republishes what changed, the ingest queue loads it), and a test that
+// proves "nothing changed" must not start while that work is still landing.
+export async function settle(base, quietMs = 1500, timeoutMs = 30000) {
+  const deadline = Date.now() + timeoutMs;
+  let last = await revision(base), since = Date.now();
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    const now = await revision(base);
+    if (now !== last) { last = now; since = Date.now(); } else if (Date.now() - since >= quietMs) return;
+  }
+  throw new Error('the data revision did not settle');
+}
+
 export async function revision(base) {
   const { body } = await getJson(base, '/healthz');
   return body.revision;

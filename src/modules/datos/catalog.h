@@ -105,4 +105,8 @@ boost::json::object SchemaOrgDataset(const boost::json::object& package, std::st
 // module keeps one managed dataset per entry up to date (datos.opendata.publish). Managed
 // datasets are published from the start and cannot be edited by hand.
 
+// Publishes what changed now and runs the ingest jobs it queued, in this thread (the demo
+// loader, so that a fresh demo has nothing left to do in the background).
+Status PublishOpenDataNow(db::Connection& db, const Dispatcher& dispatcher);
+
 }  // namespace abierto::datos

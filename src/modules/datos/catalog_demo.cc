@@ -131,7 +131,8 @@ Status Load(DemoContext& d) {
                                       "Ubicación y estado de las luminarias del alumbrado "
                                       "público."}})
           .status());
-  return Status::Ok();
+  // Abierto's own data, loaded by the modules before this one.
+  return PublishOpenDataNow(d.db, d.dispatcher);
 }
 
 }  // namespace

@@ -2067,6 +2067,47 @@ Result<json::value> OpenDataPublish(ActionContext& ctx, const Input& in) {
   return json::object{{"versions", versions}};
 }
 
+// One pass: computes every provider's datasets in one read snapshot and publishes those whose
+// content changed. `sent` remembers the content last sent per "dataset/resource", so that a
+// file the datastore refused is not sent again until it changes. False when a provider or
+// the publication failed (retried at the next change).
+bool RefreshOpenData(db::Connection& c, const Dispatcher& dispatcher,
+                     std::map<std::string, std::string>& sent) {
+  json::array changed;
+  {
+    auto tx = db::Transaction::Read(c);
+    if (!tx.ok()) return false;
+    for (const OpenDataProvider& p : dispatcher.registry().open_data()) {
+      auto sets = p(c, dispatcher);
+      if (!sets.ok()) return false;
+      for (OpenDataset d : *sets) {
+        // A table with no rows yet (a process without projects) has nothing to publish.
+        std::erase_if(d.resources, [](const OpenDataset::Resource& r) {
+          size_t nl = r.csv.find('\n');
+          return nl == std::string::npos || nl + 1 >= r.csv.size();
+        });
+        bool differs = false;
+        for (const auto& r : d.resources) {
+          std::string hash = Sha256Hex(r.csv);
+          auto latest = LatestHash(c, d.name, r.name);
+          std::string& last = sent[d.name + "/" + r.name];
+          if ((!latest.ok() || *latest != hash) && last != hash) differs = true;
+          last = hash;
+        }
+        if (differs) changed.push_back(OpenDatasetJson(d));
+      }
+    }
+  }
+  if (changed.empty()) return true;
+  auto r = dispatcher.Run(c, Principal::System(), "datos.opendata.publish",
+                          json::object{{"payload", json::serialize(changed)}});
+  if (r.ok()) return true;
+  sent.clear();
+  std::fprintf(stderr, "{\"level\":\"error\",\"msg\":\"datos abiertos propios\",\"error\":%s}\n",
+               json::serialize(json::value(r.status().ToString())).c_str());
+  return false;
+}
+
 // Watches the data revision and republishes the open datasets of the other modules when their
 // content changed. Only real changes write (and so bump the revision again), so the loop
 // settles after one extra pass.
@@ -2076,59 +2117,26 @@ void OpenDataWorker(const Registry& reg, db::Database& database, const std::atom
   db::Connection& c = **conn;
   Dispatcher dispatcher(reg);
   int64_t seen = -1;
-  // Content already sent for each "dataset/resource": if the datastore refused it, it is not
-  // sent again until it changes (otherwise a refused file would be retried forever).
   std::map<std::string, std::string> sent;
   while (!stop.load()) {
     auto rev = ReadRevision(c);
-    if (rev.ok() && *rev != seen) {
-      json::array changed;
-      bool ok = true;
-      {
-        auto tx = db::Transaction::Read(c);
-        ok = tx.ok();
-        for (const OpenDataProvider& p : reg.open_data()) {
-          if (!ok) break;
-          auto sets = p(c, dispatcher);
-          if (!sets.ok()) {
-            ok = false;
-            break;
-          }
-          for (OpenDataset d : *sets) {
-            // A table with no rows yet (a process without projects) has nothing to publish.
-            std::erase_if(d.resources, [](const OpenDataset::Resource& r) {
-              size_t nl = r.csv.find('\n');
-              return nl == std::string::npos || nl + 1 >= r.csv.size();
-            });
-            bool differs = false;
-            for (const auto& r : d.resources) {
-              std::string hash = Sha256Hex(r.csv);
-              auto latest = LatestHash(c, d.name, r.name);
-              std::string& last = sent[d.name + "/" + r.name];
-              if ((!latest.ok() || *latest != hash) && last != hash) differs = true;
-              last = hash;
-            }
-            if (differs) changed.push_back(OpenDatasetJson(d));
-          }
-        }
-      }
-      if (ok && !changed.empty()) {
-        auto r = dispatcher.Run(c, Principal::System(), "datos.opendata.publish",
-                                json::object{{"payload", json::serialize(changed)}});
-        if (!r.ok()) sent.clear();  // retried at the next change of revision
-        if (!r.ok())
-          std::fprintf(stderr,
-                       "{\"level\":\"error\",\"msg\":\"datos abiertos propios\",\"error\":%s}\n",
-                       json::serialize(json::value(r.status().ToString())).c_str());
-      }
-      if (ok) seen = *rev;
-    }
+    if (rev.ok() && *rev != seen && RefreshOpenData(c, dispatcher, sent)) seen = *rev;
     for (int i = 0; i < 10 && !stop.load(); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
 }
 
 }  // namespace
+
+Status PublishOpenDataNow(db::Connection& db, const Dispatcher& dispatcher) {
+  std::map<std::string, std::string> sent;
+  if (!RefreshOpenData(db, dispatcher, sent))
+    return Status::Internal("No se pudieron publicar los datos propios de Abierto");
+  ASSIGN_OR_RETURN(db::Rows jobs, db.Query("SELECT id FROM datos_jobs WHERE status = 'pendiente' "
+                                           "ORDER BY id"));
+  for (const db::Row& j : jobs) RETURN_IF_ERROR(RunIngestJob(db, j.Int("id"), "", nullptr).status());
+  return Status::Ok();
+}
 
 // ---- registration ----------------------------------------------------------------------------
 

@@ -277,7 +277,7 @@ http::Response JobPage(RequestContext& ctx) {
   http::Response resp = ctx.Page("datos_job", std::move(view), ctx.T("datos_job_title"));
   // Without JavaScript the page reloads itself until the ingest ends; with it, the bar is
   // updated from the JSON form of this page.
-  if (running) resp.SetHeader("Refresh", "2");
+  if (running) resp.SetHeader("Refresh", "3");
   return resp;
 }
 
