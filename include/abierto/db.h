@@ -17,10 +17,12 @@
 // anything else kInternal (the SQL text is logged, never shown to users).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -59,6 +61,27 @@ class Row {
 
 using Rows = std::vector<Row>;
 
+// A SELECT written by someone outside the platform (the datastore's SQL endpoint, CKAN's
+// datastore_search_sql) and the limits it runs under; see Connection::QueryUntrusted.
+struct UntrustedQuery {
+  std::string sql;
+  // The only tables the statement may read, each under the name the statement uses for it: a
+  // double-quoted identifier equal to a name ("5f1c…", a resource id) is replaced by the
+  // table before the statement is prepared. Tables may also be named directly.
+  std::vector<std::pair<std::string, std::string>> tables;  // name → table
+  // The SQL functions it may call, in lower case; a call of any other is refused.
+  std::vector<std::string> functions;
+  std::chrono::milliseconds timeout{5000};
+  int64_t max_rows = 32000;
+};
+
+struct UntrustedResult {
+  std::vector<std::string> columns;      // as the statement names them (case kept)
+  std::vector<std::string> types;        // per column: "int", "numeric", "text", "bool" or "bytea"
+  std::vector<std::vector<Value>> rows;  // at most max_rows
+  bool truncated = false;                // the statement had more than max_rows rows
+};
+
 class Connection {
  public:
   virtual ~Connection() = default;
@@ -78,6 +101,22 @@ class Connection {
   virtual Status Commit() = 0;
   virtual Status Rollback() = 0;
   virtual bool InTransaction() const = 0;
+
+  // Runs one read-only SELECT from an untrusted source within the limits of `q`: it can change
+  // nothing and read nothing but q.tables. Both backends first accept only one statement (a
+  // trailing ";" aside) that begins with SELECT, WITH, VALUES or "(", then:
+  //   - SQLite: an authorizer lets the engine compile only SELECTs that read q.tables and call
+  //     q.functions; PRAGMA query_only is on, values are capped at 16 MiB and a progress handler
+  //     stops the statement at the deadline;
+  //   - PostgreSQL: in a READ ONLY transaction (a subtransaction when the caller has one open)
+  //     with statement_timeout; every function written as a call must be in q.functions, every
+  //     relation of the plan (EXPLAIN) in q.tables, the plan must not write or lock rows, and
+  //     the rows come from a cursor (DECLARE ... CURSOR FOR takes only SELECT and VALUES).
+  // Errors: PermissionDenied for writes, other tables and functions not allowed;
+  // InvalidArgument for several statements, syntax errors, unknown tables or columns and a
+  // statement over the time limit. Afterwards the connection is as before (still inside the
+  // caller's transaction, if any), with nothing written.
+  virtual Result<UntrustedResult> QueryUntrusted(const UntrustedQuery& q) = 0;
 
   // Convenience: the first row, or NotFound(message) when there is none.
   Result<Row> QueryOne(std::string_view sql, const std::vector<Value>& params,

@@ -188,6 +188,10 @@ struct Route {
   std::string method;  // "GET" or "POST"
   std::string pattern;
   std::function<http::Response(web::RequestContext&)> handler;
+  // The handler resolves an Authorization header itself (the CKAN API takes a bare token, as
+  // CKAN does, and answers a bad one in CKAN's error format); the web layer then resolves only
+  // the session cookie, and only when no Authorization header was sent.
+  bool own_credentials = false;
 };
 
 // Runs actions; see the header comment for the order of steps.

@@ -35,6 +35,7 @@ struct CompiledRoute {
   std::vector<std::string> segments;
   std::string pattern;
   std::function<http::Response(RequestContext&)> handler;
+  bool own_credentials;
 };
 
 std::vector<std::string> Split(std::string_view path) {
@@ -438,7 +439,7 @@ Result<std::unique_ptr<App>> App::Create(Config config,
     if (!im.messages_en.contains(kv.key())) im.messages_en[kv.key()] = kv.value();
 
   for (const Route& r : app->registry_.routes())
-    im.routes.push_back({r.method, Split(r.pattern), r.pattern, r.handler});
+    im.routes.push_back({r.method, Split(r.pattern), r.pattern, r.handler, r.own_credentials});
   return app;
 }
 
@@ -656,11 +657,27 @@ http::Response App::Handle(const http::Request& req) const {
   if (lang != "es" && lang != "en") lang = req.Cookie(kLangCookie);
   ctx.lang = lang == "en" ? "en" : "es";
 
+  std::vector<std::string> segs = Split(req.path);
+  const CompiledRoute* found = nullptr;
+  bool path_matched = false;
+  for (const CompiledRoute& cr : impl_->routes) {
+    std::vector<std::pair<std::string, std::string>> params;
+    if (!Match(cr, segs, &params)) continue;
+    path_matched = true;
+    if (cr.method == req.method || (cr.method == "GET" && req.method == "HEAD")) {
+      found = &cr;
+      ctx.params = std::move(params);
+      break;
+    }
+  }
+
   // Who is calling: an API token, or a browser session.
   std::string_view auth = req.Header("authorization");
   Status auth_error;
   if (!auth.empty()) {
-    if (auth.rfind("Bearer ", 0) == 0) {
+    if (found && found->own_credentials) {
+      // The handler reads the header itself.
+    } else if (auth.rfind("Bearer ", 0) == 0) {
       auto p = accounts::LookupApiToken(ctx.db, auth.substr(7));
       if (p.ok()) {
         std::string ip = ctx.who.client_ip;
@@ -683,19 +700,6 @@ http::Response App::Handle(const http::Request& req) const {
     }
   }
 
-  std::vector<std::string> segs = Split(req.path);
-  const CompiledRoute* found = nullptr;
-  bool path_matched = false;
-  for (const CompiledRoute& cr : impl_->routes) {
-    std::vector<std::pair<std::string, std::string>> params;
-    if (!Match(cr, segs, &params)) continue;
-    path_matched = true;
-    if (cr.method == req.method || (cr.method == "GET" && req.method == "HEAD")) {
-      found = &cr;
-      ctx.params = std::move(params);
-      break;
-    }
-  }
   if (!auth_error.ok()) {
     r = ctx.Error(auth_error);
   } else if (!found) {

@@ -21,6 +21,19 @@ Result<std::unique_ptr<Database>> OpenPostgres(const std::string& url);
 // double-quoted identifiers and comments alone. Sets *count to the number of parameters.
 std::string TranslatePlaceholders(std::string_view sql, int* count = nullptr);
 
+// An untrusted SELECT (Connection::QueryUntrusted) after the checks both backends share: one
+// statement starting with SELECT, WITH, VALUES or "(", cut before its trailing ";", with the
+// quoted names of q.tables replaced by their tables. The lexer follows the dialect (nested
+// comments, E'' and dollar-quoted strings on PostgreSQL; [] and `` identifiers on SQLite).
+struct PreparedUntrusted {
+  std::string sql;
+  // Names written as function calls (a name followed by "("), lower case unless quoted, that
+  // are not SQL syntax (IN (...), OVER (...), AS t(a, b), x::numeric(10, 2)...). A call with a
+  // schema ("pg_catalog.f(") is listed with it, so that an allow-list of bare names refuses it.
+  std::vector<std::string> calls;
+};
+Result<PreparedUntrusted> PrepareUntrusted(const UntrustedQuery& q, Dialect dialect);
+
 // The URL without its password, for logs.
 std::string RedactUrl(std::string_view url);
 

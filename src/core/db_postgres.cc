@@ -8,9 +8,11 @@
 #include <libpq-fe.h>
 
 #include <array>
+#include <boost/json.hpp>
 #include <cctype>
 #include <charconv>
 #include <cstring>
+#include <set>
 
 #include "core/db_internal.h"
 
@@ -26,6 +28,50 @@ constexpr Oid kInt4Oid = 23;
 constexpr Oid kFloat4Oid = 700;
 constexpr Oid kFloat8Oid = 701;
 constexpr Oid kNumericOid = 1700;
+
+// The column type names of UntrustedResult.
+const char* UntrustedType(Oid type) {
+  switch (type) {
+    case kInt2Oid:
+    case kInt4Oid:
+    case kInt8Oid:
+      return "int";
+    case kFloat4Oid:
+    case kFloat8Oid:
+    case kNumericOid:
+      return "numeric";
+    case kBoolOid:
+      return "bool";
+    case kByteaOid:
+      return "bytea";
+    default:
+      return "text";
+  }
+}
+
+// What an EXPLAIN (VERBOSE, FORMAT JSON) plan touches.
+struct PlanUse {
+  std::vector<std::pair<std::string, std::string>> relations;  // schema, name
+  std::vector<std::string> functions;                          // function scans
+  bool writes = false;                                         // ModifyTable or LockRows
+};
+
+void WalkPlan(const boost::json::value& v, PlanUse* use) {
+  if (const boost::json::object* o = v.if_object()) {
+    auto str = [&](std::string_view key) {
+      const boost::json::value* x = o->if_contains(key);
+      return x && x->is_string() ? std::string(x->get_string()) : std::string();
+    };
+    std::string node = str("Node Type");
+    if (node == "ModifyTable" || node == "LockRows") use->writes = true;
+    if (o->contains("Relation Name"))
+      use->relations.emplace_back(str("Schema"), str("Relation Name"));
+    if (o->contains("Function Name")) use->functions.push_back(str("Function Name"));
+    for (const auto& kv : *o) WalkPlan(kv.value(), use);
+  } else if (const boost::json::array* a = v.if_array()) {
+    for (const auto& x : *a) WalkPlan(x, use);
+  }
+}
 
 constexpr char kMsgBadData[] = "Un dato tiene un formato o un valor no válido";
 constexpr char kMsgTxAborted[] =
@@ -163,7 +209,122 @@ class PgConnection final : public Connection {
 
   bool InTransaction() const override { return in_tx_; }
 
+  Result<UntrustedResult> QueryUntrusted(const UntrustedQuery& q) override {
+    ASSIGN_OR_RETURN(PreparedUntrusted p, PrepareUntrusted(q, Dialect::kPostgres));
+    const std::set<std::string> functions(q.functions.begin(), q.functions.end());
+    for (const std::string& f : p.calls)
+      if (!functions.count(f))
+        return Status::PermissionDenied("La función «" + f +
+                                        "» no está permitida en las consultas al almacén");
+    RETURN_IF_ERROR(EnsureConnected());
+    // A transaction of its own, or a subtransaction of the caller's: either way read-only and
+    // undone at the end, together with the settings made for the statement.
+    const bool outer = in_tx_;
+    RETURN_IF_ERROR(Simple(outer
+                               ? "SAVEPOINT abierto_untrusted; SET LOCAL transaction_read_only = on"
+                               : "BEGIN READ ONLY"));
+    UntrustedResult out;
+    Status s = RunUntrusted(q, p.sql, functions, &out);
+    Status undone = Simple(outer ? "ROLLBACK TO SAVEPOINT abierto_untrusted; RELEASE SAVEPOINT "
+                                   "abierto_untrusted"
+                                 : "ROLLBACK");
+    if (!s.ok()) return s;
+    if (!undone.ok()) return undone;
+    return out;
+  }
+
  private:
+  // Runs fixed SQL of ours (several statements allowed) in the simple protocol.
+  Status Simple(const std::string& sql) {
+    ResultPtr res(PQexec(conn_, sql.c_str()));
+    return IsOk(res.r) ? Status::Ok() : MapError(res.r);
+  }
+
+  // One statement in the extended protocol, which refuses to run several at once.
+  Status Single(const std::string& sql, const UntrustedQuery& q, ResultPtr* res) {
+    res->r = PQexecParams(conn_, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0);
+    if (IsOk(res->r)) return Status::Ok();
+    std::string_view state = SqlState(res->r);
+    const char* primary = PQresultErrorField(res->r, PG_DIAG_MESSAGE_PRIMARY);
+    std::string message = primary ? primary : "consulta no válida";
+    if (state == "57014")
+      return Status::InvalidArgument(
+          "La consulta excedió el tiempo máximo de " + std::to_string(q.timeout.count()) + " ms",
+          {{"sql", "Consulta demasiado lenta"}});
+    if (state == "25006" || state == "42501")
+      return Status::PermissionDenied("Solo se permiten consultas de lectura: " + message);
+    if (state.starts_with("42") || state.starts_with("22") || state.starts_with("0A") ||
+        state.starts_with("21") || state.starts_with("2B") || state.starts_with("54"))
+      return Status::InvalidArgument("Consulta no válida: " + message, {{"sql", message}});
+    return MapError(res->r);
+  }
+
+  Status RunUntrusted(const UntrustedQuery& q, const std::string& sql,
+                      const std::set<std::string>& functions, UntrustedResult* out) {
+    // With standard_conforming_strings the server reads backslashes in '...' as the lexer of
+    // PrepareUntrusted did.
+    RETURN_IF_ERROR(Simple("SET LOCAL statement_timeout = " + std::to_string(q.timeout.count()) +
+                           "; SET LOCAL standard_conforming_strings = on"));
+    ResultPtr schema(PQexec(conn_, "SELECT current_schema()"));
+    if (!IsOk(schema.r) || PQntuples(schema.r) != 1) return MapError(schema.r);
+    const std::string current = PQgetvalue(schema.r, 0, 0);
+
+    // Everything the plan reads must be one of the given tables, and the plan may not write.
+    ResultPtr plan(nullptr);
+    RETURN_IF_ERROR(Single("EXPLAIN (VERBOSE, FORMAT JSON) " + sql, q, &plan));
+    if (PQntuples(plan.r) < 1) return Status::Internal("EXPLAIN sin resultado");
+    std::string text;
+    for (int r = 0; r < PQntuples(plan.r); ++r) text += PQgetvalue(plan.r, r, 0);
+    boost::system::error_code ec;
+    boost::json::value tree = boost::json::parse(text, ec);
+    if (ec) return Status::Internal("EXPLAIN no devolvió JSON");
+    PlanUse use;
+    WalkPlan(tree, &use);
+    if (use.writes)
+      return Status::PermissionDenied(
+          "Solo se permiten consultas de lectura, sin escrituras ni "
+          "bloqueos de filas");
+    std::set<std::string> allowed;
+    for (const auto& [name, table] : q.tables) allowed.insert(table);
+    for (const auto& [schema_name, name] : use.relations)
+      if (schema_name != current || !allowed.count(name))
+        return Status::PermissionDenied("No se permite leer «" +
+                                        (schema_name == current ? name : schema_name + "." + name) +
+                                        "»: solo las tablas del almacén de datos publicadas");
+    for (const std::string& f : use.functions)
+      if (!functions.count(f))
+        return Status::PermissionDenied("La función «" + f +
+                                        "» no está permitida en las consultas al almacén");
+
+    ResultPtr declared(nullptr);
+    RETURN_IF_ERROR(Single("DECLARE abierto_untrusted NO SCROLL CURSOR FOR " + sql, q, &declared));
+    ResultPtr rows(nullptr);
+    RETURN_IF_ERROR(Single(
+        "FETCH FORWARD " + std::to_string(q.max_rows + 1) + " FROM abierto_untrusted", q, &rows));
+    const int nrows = PQntuples(rows.r), ncols = PQnfields(rows.r);
+    for (int c = 0; c < ncols; ++c) {
+      out->columns.emplace_back(PQfname(rows.r, c));
+      out->types.emplace_back(UntrustedType(PQftype(rows.r, c)));
+    }
+    for (int r = 0; r < nrows; ++r) {
+      if (r == q.max_rows) {
+        out->truncated = true;
+        break;
+      }
+      std::vector<Value> vals;
+      vals.reserve(ncols);
+      for (int c = 0; c < ncols; ++c) {
+        if (PQgetisnull(rows.r, r, c))
+          vals.emplace_back(std::monostate{});
+        else
+          vals.push_back(ConvertValue(PQftype(rows.r, c), PQgetvalue(rows.r, r, c),
+                                      PQgetlength(rows.r, r, c)));
+      }
+      out->rows.push_back(std::move(vals));
+    }
+    return Status::Ok();
+  }
+
   Status Begin() {
     if (in_tx_) return Status::Internal("Nested transactions are not supported");
     RETURN_IF_ERROR(EnsureConnected());

@@ -9,8 +9,11 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
+#include <map>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "core/db_internal.h"
@@ -95,6 +98,74 @@ Result<sqlite3*> OpenHandle(const Options& o) {
   return db;
 }
 
+std::string LowerAscii(const char* s) {
+  std::string out = s ? s : "";
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// The state the authorizer and the progress handler of an untrusted query share.
+struct UntrustedGuard {
+  std::set<std::string> tables;     // lower case
+  std::set<std::string> functions;  // lower case
+  Clock::time_point deadline;
+  bool timed_out = false;
+  std::string refusal;  // why the authorizer said no, for the error message
+};
+
+// Called by SQLite for every operation while it compiles the statement: only SELECTs that
+// read the given tables and call the given functions get through.
+int AuthorizeUntrusted(void* p, int action, const char* a1, const char* a2, const char* db,
+                       const char*) {
+  auto* g = static_cast<UntrustedGuard*>(p);
+  switch (action) {
+    case SQLITE_SELECT:
+    case SQLITE_RECURSIVE:
+      return SQLITE_OK;
+    case SQLITE_READ:
+      // A read without any column (count(*), EXISTS) names no database and cannot tell a
+      // table from a CTE; the tables the compiled statement opens are checked afterwards.
+      if (a2 && *a2 == '\0' && !db) return SQLITE_OK;
+      if (a1 && g->tables.count(LowerAscii(a1)) && db && std::strcmp(db, "main") == 0)
+        return SQLITE_OK;
+      g->refusal = std::string("No se permite leer «") + (a1 ? a1 : "") +
+                   "»: solo las tablas del almacén de datos publicadas";
+      return SQLITE_DENY;
+    case SQLITE_FUNCTION:
+      if (a2 && g->functions.count(LowerAscii(a2))) return SQLITE_OK;
+      g->refusal = std::string("La función «") + (a2 ? a2 : "") +
+                   "» no está permitida en las consultas al almacén";
+      return SQLITE_DENY;
+    default:
+      g->refusal = "Solo se permiten consultas de lectura (SELECT)";
+      return SQLITE_DENY;
+  }
+}
+
+int UntrustedProgress(void* p) {
+  auto* g = static_cast<UntrustedGuard*>(p);
+  if (Clock::now() < g->deadline) return 0;
+  g->timed_out = true;
+  return 1;  // interrupts the statement
+}
+
+const char* UntrustedType(const char* decltype_name, const Value& sample) {
+  std::string d = LowerAscii(decltype_name);
+  if (!d.empty()) {
+    if (d.find("int") != std::string::npos) return "int";
+    if (d.find("real") != std::string::npos || d.find("floa") != std::string::npos ||
+        d.find("doub") != std::string::npos || d.find("num") != std::string::npos ||
+        d.find("dec") != std::string::npos)
+      return "numeric";
+    if (d.find("blob") != std::string::npos) return "bytea";
+    return "text";
+  }
+  if (std::holds_alternative<int64_t>(sample)) return "int";
+  if (std::holds_alternative<double>(sample)) return "numeric";
+  if (std::holds_alternative<Blob>(sample)) return "bytea";
+  return "text";
+}
+
 class SqliteConnection final : public Connection {
  public:
   explicit SqliteConnection(sqlite3* db) : db_(db), cache_(kStatementCacheCapacity) {}
@@ -143,6 +214,136 @@ class SqliteConnection final : public Connection {
   }
 
   bool InTransaction() const override { return sqlite3_get_autocommit(db_) == 0; }
+
+  Result<UntrustedResult> QueryUntrusted(const UntrustedQuery& q) override {
+    ASSIGN_OR_RETURN(PreparedUntrusted p, PrepareUntrusted(q, Dialect::kSqlite));
+    UntrustedGuard guard;
+    for (const auto& [name, table] : q.tables) guard.tables.insert(LowerAscii(table.c_str()));
+    // The b-trees (root pages) of the readable tables and their indexes, and every page's
+    // owner for messages.
+    std::set<int64_t> readable_roots;
+    std::map<int64_t, std::string> owner;
+    {
+      ASSIGN_OR_RETURN(Rows roots, Query("SELECT rootpage, tbl_name FROM sqlite_master WHERE "
+                                         "rootpage > 0",
+                                         {}));
+      for (const Row& r : roots) {
+        owner[r.Int("rootpage")] = r.Text("tbl_name");
+        if (guard.tables.count(LowerAscii(r.Text("tbl_name").c_str())))
+          readable_roots.insert(r.Int("rootpage"));
+      }
+    }
+    for (const std::string& f : q.functions) guard.functions.insert(LowerAscii(f.c_str()));
+    guard.deadline = Clock::now() + q.timeout;
+
+    // Belt and braces around the authorizer: the connection refuses writes, and no value may
+    // grow past 16 MiB (zeroblob, printf and string concatenation included).
+    RETURN_IF_ERROR(ExecScript("PRAGMA query_only = 1"));
+    const int old_length = sqlite3_limit(db_, SQLITE_LIMIT_LENGTH, 16 << 20);
+    sqlite3_set_authorizer(db_, AuthorizeUntrusted, &guard);
+    sqlite3_progress_handler(db_, 1000, UntrustedProgress, &guard);
+    sqlite3_stmt* stmt = nullptr;
+    struct Restore {
+      SqliteConnection* c;
+      sqlite3_stmt** stmt;
+      int old_length;
+      ~Restore() {
+        sqlite3_finalize(*stmt);
+        sqlite3_progress_handler(c->db_, 0, nullptr, nullptr);
+        sqlite3_set_authorizer(c->db_, nullptr, nullptr);
+        sqlite3_limit(c->db_, SQLITE_LIMIT_LENGTH, old_length);
+        (void)c->ExecScript("PRAGMA query_only = 0");
+      }
+    } restore{this, &stmt, old_length};
+
+    auto fail = [&](int rc) -> Status {
+      if (guard.timed_out)
+        return Status::InvalidArgument(
+            "La consulta excedió el tiempo máximo de " + std::to_string(q.timeout.count()) + " ms",
+            {{"sql", "Consulta demasiado lenta"}});
+      if (!guard.refusal.empty()) return Status::PermissionDenied(guard.refusal);
+      if ((rc & 0xff) == SQLITE_AUTH || (rc & 0xff) == SQLITE_READONLY)
+        return Status::PermissionDenied(guard.refusal.empty()
+                                            ? "Solo se permiten consultas de lectura (SELECT)"
+                                            : guard.refusal);
+      std::string message = sqlite3_errmsg(db_);
+      if ((rc & 0xff) == SQLITE_ERROR || (rc & 0xff) == SQLITE_TOOBIG ||
+          (rc & 0xff) == SQLITE_MISMATCH || (rc & 0xff) == SQLITE_RANGE)
+        return Status::InvalidArgument("Consulta no válida: " + message, {{"sql", message}});
+      return MapError(db_, rc);
+    };
+
+    const char* tail = nullptr;
+    int rc = sqlite3_prepare_v3(db_, p.sql.data(), static_cast<int>(p.sql.size()), 0, &stmt, &tail);
+    if (rc != SQLITE_OK) return fail(rc);
+    if (stmt == nullptr) return Status::InvalidArgument("La consulta está vacía");
+    for (const char* c = tail; c < p.sql.data() + p.sql.size(); ++c)
+      if (!std::isspace(static_cast<unsigned char>(*c)))
+        return Status::InvalidArgument("Se admite una sola sentencia SQL por consulta",
+                                       {{"sql", "Una sola sentencia"}});
+    if (!sqlite3_stmt_readonly(stmt) || sqlite3_stmt_isexplain(stmt))
+      return Status::PermissionDenied("Solo se permiten consultas de lectura (SELECT)");
+    // What the compiled program opens: only the readable tables' b-trees, in the main
+    // database; no writes and no virtual tables (CTEs and sorters use ephemeral tables).
+    {
+      sqlite3_stmt* plan = nullptr;
+      std::string explain = "EXPLAIN " + p.sql;
+      int prc = sqlite3_prepare_v3(db_, explain.data(), static_cast<int>(explain.size()), 0, &plan,
+                                   nullptr);
+      struct Finalize {
+        sqlite3_stmt* s;
+        ~Finalize() { sqlite3_finalize(s); }
+      } finalize{plan};
+      if (prc != SQLITE_OK || plan == nullptr) return fail(prc);
+      while ((prc = sqlite3_step(plan)) == SQLITE_ROW) {
+        const char* op = reinterpret_cast<const char*>(sqlite3_column_text(plan, 1));
+        std::string_view opcode = op ? op : "";
+        int64_t p2 = sqlite3_column_int64(plan, 3), p3 = sqlite3_column_int64(plan, 4);
+        if (opcode == "OpenRead" || opcode == "ReopenIdx") {
+          if (p3 == 0 && readable_roots.count(p2)) continue;
+          auto it = owner.find(p2);
+          std::string name = p3 == 0 && it != owner.end() ? it->second : "otra base de datos";
+          if (p3 == 0 && p2 == 1) name = "sqlite_master";
+          return Status::PermissionDenied("No se permite leer «" + name +
+                                          "»: solo las tablas del almacén de datos publicadas");
+        }
+        if (opcode == "OpenWrite" || opcode == "VOpen" || opcode == "VCreate" ||
+            opcode == "VDestroy" || opcode == "VUpdate")
+          return Status::PermissionDenied(
+              "Solo se permiten consultas de lectura sobre las tablas del almacén de datos");
+      }
+      if (prc != SQLITE_DONE) return fail(prc);
+    }
+
+    UntrustedResult out;
+    const int ncols = sqlite3_column_count(stmt);
+    for (int i = 0; i < ncols; ++i) out.columns.emplace_back(sqlite3_column_name(stmt, i));
+    std::vector<const char*> decl(ncols);
+    for (int i = 0; i < ncols; ++i) decl[i] = sqlite3_column_decltype(stmt, i);
+    for (;;) {
+      rc = sqlite3_step(stmt);
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return fail(rc);
+      if (static_cast<int64_t>(out.rows.size()) == q.max_rows) {
+        out.truncated = true;
+        break;
+      }
+      std::vector<Value> values;
+      values.reserve(ncols);
+      for (int i = 0; i < ncols; ++i) values.push_back(ColumnValue(stmt, i));
+      out.rows.push_back(std::move(values));
+    }
+    for (int i = 0; i < ncols; ++i) {
+      Value sample;
+      for (const auto& r : out.rows)
+        if (!std::holds_alternative<std::monostate>(r[i])) {
+          sample = r[i];
+          break;
+        }
+      out.types.emplace_back(UntrustedType(decl[i], sample));
+    }
+    return out;
+  }
 
  private:
   Status Begin(const char* sql) {

@@ -235,16 +235,36 @@ json::value NullIfEmpty(const std::string& s) {
 
 // ---- ids, names, formats ------------------------------------------------------------------------
 
+namespace {
+
+std::string FormatUuid(unsigned char b[16]) {
+  char hex[33];
+  sodium_bin2hex(hex, sizeof hex, b, 16);
+  std::string h(hex);
+  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
+         "-" + h.substr(20);
+}
+
+// CKAN gives every tag a UUID; ours are the keywords themselves, so their id is derived from
+// the name (a BLAKE2b hash shaped as a version-8 UUID): stable, and the same on every server.
+std::string TagId(std::string_view tag) {
+  unsigned char b[16];
+  std::string key = "datos-tag:" + std::string(tag);
+  crypto_generichash(b, sizeof b, reinterpret_cast<const unsigned char*>(key.data()), key.size(),
+                     nullptr, 0);
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x80);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
+  return FormatUuid(b);
+}
+
+}  // namespace
+
 std::string NewUuid() {
   unsigned char b[16];
   randombytes_buf(b, sizeof b);
   b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
   b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
-  char hex[33];
-  sodium_bin2hex(hex, sizeof hex, b, sizeof b);
-  std::string h(hex);
-  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
-         "-" + h.substr(20);
+  return FormatUuid(b);
 }
 
 bool IsValidName(std::string_view name) {
@@ -573,7 +593,7 @@ json::object PackageDict(const Loaded& L, const db::Row& d) {
   json::array tags;
   if (auto it = L.tags.find(id); it != L.tags.end())
     for (const std::string& t : it->second)
-      tags.push_back(json::object{{"id", t},
+      tags.push_back(json::object{{"id", TagId(t)},
                                   {"name", t},
                                   {"display_name", t},
                                   {"state", "active"},
@@ -1084,6 +1104,7 @@ Result<json::value> ShowNamed(ActionContext& ctx, const Input& in, bool org) {
       org ? OrgDict(r, found.at("count").as_int64()) : GroupDict(r, found.at("count").as_int64());
   if (org) o["email"] = r.Text("email");
   if (GetBool(in, "include_datasets")) o["packages"] = found.at("results");
+  o["_id"] = r.Int("id");  // for the actions that take organization_id; stripped by the CKAN API
   return o;
 }
 
@@ -1288,8 +1309,8 @@ Result<json::value> TagList(ActionContext& ctx, const Input& in) {
     std::string t = r.Text("tag");
     if (!q.empty() && text::Fold(t).find(q) == std::string::npos) continue;
     if (GetBool(in, "all_fields"))
-      out.push_back(
-          json::object{{"id", t}, {"name", t}, {"display_name", t}, {"vocabulary_id", nullptr}});
+      out.push_back(json::object{
+          {"id", TagId(t)}, {"name", t}, {"display_name", t}, {"vocabulary_id", nullptr}});
     else
       out.push_back(json::value(t));
   }
@@ -1565,6 +1586,164 @@ Result<json::value> ResourceFile(ActionContext& ctx, const Input& in) {
                       {"mimetype", x.Text("mimetype")},
                       {"dataset_uid", r.Text("dataset_uid")},
                       {"data", std::move(data)}};
+}
+
+}  // namespace
+
+// ---- the datastore, as the catalog publishes it -------------------------------------------------
+
+namespace {
+
+// The functions datastore_search_sql may call, with both dialects' names: aggregates, window
+// functions, arithmetic, text, dates, conditionals, casts and full text. None reads files,
+// settings, other queries or the server's state, and none builds a value of arbitrary size on
+// request (repeat, lpad, printf, zeroblob are left out).
+const std::vector<std::string> kSqlFunctions = {
+    // aggregates
+    "count", "sum", "avg", "min", "max", "total", "group_concat", "string_agg", "array_agg",
+    "stddev", "stddev_pop", "stddev_samp", "variance", "var_pop", "var_samp", "bool_and", "bool_or",
+    "every", "percentile_cont", "percentile_disc", "mode", "corr", "covar_pop", "covar_samp",
+    "grouping",
+    // window functions
+    "row_number", "rank", "dense_rank", "percent_rank", "cume_dist", "ntile", "lag", "lead",
+    "first_value", "last_value", "nth_value",
+    // numbers
+    "abs", "round", "ceil", "ceiling", "floor", "trunc", "sign", "sqrt", "power", "pow", "exp",
+    "ln", "log", "log10", "mod", "div", "greatest", "least", "pi", "degrees", "radians", "sin",
+    "cos", "tan", "asin", "acos", "atan", "atan2", "width_bucket",
+    // text
+    "length", "char_length", "character_length", "octet_length", "lower", "upper", "initcap",
+    "trim", "ltrim", "rtrim", "btrim", "substr", "substring", "replace", "instr", "position",
+    "strpos", "left", "right", "concat", "concat_ws", "split_part", "reverse", "unicode",
+    "starts_with", "like", "glob", "regexp_replace", "regexp_match", "unaccent", "md5",
+    // dates
+    "date", "time", "datetime", "julianday", "strftime", "date_part", "date_trunc", "extract",
+    "to_char", "to_date", "to_number", "to_timestamp", "age", "make_date",
+    // conditionals, types and casts
+    "coalesce", "ifnull", "nullif", "iif", "typeof", "cast", "numeric", "decimal", "int", "integer",
+    "bigint", "smallint", "float", "real", "text", "varchar", "char", "boolean",
+    // full text (PostgreSQL)
+    "to_tsvector", "to_tsquery", "plainto_tsquery", "websearch_to_tsquery", "ts_rank"};
+
+// CKAN's ckan.datastore.search.rows_max, and the time an SQL query may take.
+constexpr int64_t kSqlRowsMax = 32000;
+constexpr std::chrono::milliseconds kSqlTimeout{5000};
+
+// A resource's datastore is as visible as its dataset: drafts only to staff.
+Status DatastoreVisible(ActionContext& ctx, const std::string& resource_id) {
+  auto r = ResourceWithDataset(ctx.db, resource_id);
+  if (!r.ok() && r.status().code() == StatusCode::kNotFound)
+    return Status::NotFound("El recurso «" + resource_id + "» no existe");
+  if (!r.ok()) return r.status();
+  if (r->Text("dataset_state") != "active" && !SeesDrafts(ctx.who))
+    return Status::NotFound("El recurso «" + resource_id + "» no existe");
+  return Status::Ok();
+}
+
+// A list given as a JSON array of strings or as a comma-separated string.
+Result<std::vector<std::string>> ListParam(const std::string& raw, const char* field) {
+  std::vector<std::string> out;
+  std::string_view t = raw;
+  while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
+  if (!t.empty() && t.front() == '[') {
+    boost::system::error_code ec;
+    json::value v = json::parse(t, ec);
+    if (ec || !v.is_array())
+      return Status::InvalidArgument("Lista no válida", {{field, "Una lista JSON de textos"}});
+    for (const auto& x : v.as_array()) {
+      if (!x.is_string())
+        return Status::InvalidArgument("Lista no válida", {{field, "Una lista JSON de textos"}});
+      out.emplace_back(x.as_string());
+    }
+    return out;
+  }
+  return SplitList(raw);
+}
+
+json::value CellJson(const db::Value& v) {
+  if (auto* i = std::get_if<int64_t>(&v)) return *i;
+  if (auto* d = std::get_if<double>(&v)) return *d;
+  if (auto* s = std::get_if<std::string>(&v)) return json::value(*s);
+  if (auto* b = std::get_if<db::Blob>(&v)) return json::value(b->bytes);
+  return nullptr;
+}
+
+Result<json::value> DatastoreSearch(ActionContext& ctx, const Input& in) {
+  SearchRequest req;
+  req.resource_id = GetString(in, "resource_id");
+  RETURN_IF_ERROR(DatastoreVisible(ctx, req.resource_id));
+  if (Has(in, "filters")) {
+    boost::system::error_code ec;
+    json::value f = json::parse(GetString(in, "filters"), ec);
+    if (ec || !f.is_object())
+      return Status::InvalidArgument("filters debe ser un objeto JSON",
+                                     {{"filters", "Un objeto JSON {\"columna\": valor}"}});
+    for (const auto& kv : f.as_object()) {
+      const json::value& v = kv.value();
+      std::string value;
+      if (v.is_string())
+        value = std::string(v.get_string());
+      else if (v.is_number())
+        value = json::serialize(v);
+      else
+        return Status::InvalidArgument(
+            "El filtro de «" + std::string(kv.key()) + "» debe ser un texto o un número",
+            {{"filters", "Solo se admiten filtros de igualdad con un valor"}});
+      req.filters.emplace_back(std::string(kv.key()), std::move(value));
+    }
+  }
+  req.q = GetString(in, "q");
+  if (Has(in, "fields")) {
+    ASSIGN_OR_RETURN(req.fields, ListParam(GetString(in, "fields"), "fields"));
+  }
+  req.sort = GetString(in, "sort");
+  req.limit = GetInt(in, "limit", 100);
+  req.offset = GetInt(in, "offset", 0);
+  req.include_total = GetBool(in, "include_total");
+  ASSIGN_OR_RETURN(SearchResult r, Search(ctx.db, req));
+  json::object o = r.ToJson();
+  o["include_total"] = req.include_total;
+  o["records_format"] = "objects";
+  o["limit"] = req.limit;
+  o["offset"] = req.offset;
+  if (req.include_total) o["total_was_estimated"] = false;
+  return o;
+}
+
+Result<json::value> DatastoreSql(ActionContext& ctx, const Input& in) {
+  const std::string sql = GetString(in, "sql");
+  // The readable tables: those of the resources the caller may see, each under its id.
+  ASSIGN_OR_RETURN(db::Rows tables,
+                   ctx.db.Query(std::string("SELECT t.resource_id, t.table_name FROM "
+                                            "datastore_tables t JOIN datos_resources r ON r.uid "
+                                            "= t.resource_id JOIN datos_datasets d ON d.id = "
+                                            "r.dataset_id") +
+                                (SeesDrafts(ctx.who) ? "" : " WHERE d.state = 'active'")));
+  db::UntrustedQuery q;
+  q.sql = sql;
+  for (const db::Row& t : tables)
+    q.tables.emplace_back(t.Text("resource_id"), t.Text("table_name"));
+  q.functions = kSqlFunctions;
+  q.timeout = kSqlTimeout;
+  q.max_rows = kSqlRowsMax;
+  ASSIGN_OR_RETURN(db::UntrustedResult res, ctx.db.QueryUntrusted(q));
+  // The full-text column of PostgreSQL's tables is an index, not data.
+  std::vector<size_t> keep;
+  json::array fields;
+  for (size_t i = 0; i < res.columns.size(); ++i) {
+    if (res.columns[i] == "_search") continue;
+    keep.push_back(i);
+    fields.push_back(json::object{{"id", res.columns[i]}, {"type", res.types[i]}});
+  }
+  json::array records;
+  for (const auto& row : res.rows) {
+    json::object rec;
+    for (size_t i : keep) rec[res.columns[i]] = CellJson(row[i]);
+    records.push_back(std::move(rec));
+  }
+  json::object out{{"sql", sql}, {"records", std::move(records)}, {"fields", std::move(fields)}};
+  if (res.truncated) out["records_truncated"] = true;
+  return out;
 }
 
 }  // namespace
@@ -2195,6 +2374,21 @@ void RegisterCatalogActions(Registry& reg) {
                  .roles = Everyone(),
                  .input = {StringField("id", 100).Required(), IntField("version").Range(0, 1e9)},
                  .handle = ResourceFile});
+  // The datastore of visible resources: CKAN's datastore_search and datastore_search_sql. Its
+  // registry is created at start-up: these readers run inside the dispatcher's read
+  // transaction, where no migration can run.
+  reg.AddMigration(DatastoreMigration());
+  reg.AddAction({.name = "datos.datastore.search",
+                 .roles = Everyone(),
+                 .input = {StringField("resource_id", 100).Required(), TextField("filters", 10000),
+                           StringField("q", 1000), TextField("fields", 10000),
+                           StringField("sort", 1000), IntField("limit").Range(0, 32000),
+                           IntField("offset").Range(0, 1e12), BoolField("include_total")},
+                 .handle = DatastoreSearch});
+  reg.AddAction({.name = "datos.datastore.sql",
+                 .roles = Everyone(),
+                 .input = {TextField("sql", 20000).Required()},
+                 .handle = DatastoreSql});
   reg.AddAction({.name = "datos.job.show",
                  .roles = Staff(),
                  .input = {IdField("id").Required()},

@@ -939,7 +939,9 @@ Result<SearchResult> Search(db::Connection& c, const SearchRequest& req) {
                                    {{"limit", "Entre 0 y 32000"}});
   if (req.offset < 0)
     return Status::InvalidArgument("offset no puede ser negativo", {{"offset", "No negativo"}});
-  RETURN_IF_ERROR(EnsureSchema(c));
+  // Inside a transaction (an action's read) the registry is already there: the module's
+  // migrations created it, and no migration may run in a transaction anyway.
+  if (!c.InTransaction()) RETURN_IF_ERROR(EnsureSchema(c));
   ASSIGN_OR_RETURN(auto reg, LoadRegistered(c, req.resource_id));
   if (!reg) return Status::NotFound("El recurso no tiene datos en el almacén");
 
