@@ -1,7 +1,9 @@
 // The participatory-budget pages, downloads and JSON API. Each handler runs read actions through
 // the dispatcher and turns their JSON into a view; the vote form posts to the voting actions.
 // Every page works without JavaScript: the project list is the primary view on a phone, and
-// each project with a location links to OpenStreetMap instead of depending on map tiles.
+// each project with a location links to OpenStreetMap. Where tiles are configured, a map
+// (assets/static/mapa.js, Leaflet with clustering) sits next to the list as an aid; it is
+// drawn from the same filtered projects (as GeoJSON) and the page loses nothing without it.
 #include <algorithm>
 #include <cstdio>
 
@@ -86,13 +88,9 @@ http::Response Home(RequestContext& ctx) {
   return ctx.Page("pp_home", json::object{{"processes", list}}, ctx.T("pp_title"));
 }
 
-http::Response ProcessPage(RequestContext& ctx) {
-  std::string key = ctx.Param("proceso");
-  auto r = ctx.Run("pp.process.show", json::object{{"process", key}});
-  if (!r.ok()) return ctx.Error(r.status());
-  json::object& p = r->as_object();
-  // Filters come from the query string and are validated by the list action.
-  json::object filter{{"process", key}};
+// The projects of a process filtered by the page's query string (validated by the list action).
+Result<json::value> FilteredProjects(RequestContext& ctx, const std::string& process) {
+  json::object filter{{"process", process}};
   for (auto [q, f] : std::vector<std::pair<const char*, const char*>>{{"zona", "zone_id"},
                                                                       {"categoria", "category_id"},
                                                                       {"estado", "status"},
@@ -100,12 +98,34 @@ http::Response ProcessPage(RequestContext& ctx) {
                                                                       {"costo_max", "max_cost"},
                                                                       {"q", "q"}})
     if (!ctx.Query(q).empty()) filter[f] = ctx.Query(q);
-  auto list = ctx.Run("pp.project.list", filter);
+  return ctx.Run("pp.project.list", filter);
+}
+
+// The keys the map partial reads (assets/templates/map.html), every one present.
+json::object MapView(std::string id, std::string label) {
+  return {{"id", std::move(id)}, {"label", std::move(label)}, {"src", ""}, {"data_id", ""},
+          {"json", ""},          {"cluster_label", ""},       {"zoom", ""}};
+}
+
+// A line under the title in a map popup: zone, status and cost.
+std::string PopupDetail(const json::object& p) {
+  return Str(p.at("zone").at("name")) + " · " + Str(p.at("status_label")) + " · " +
+         Str(p.at("cost_label"));
+}
+
+http::Response ProcessPage(RequestContext& ctx) {
+  std::string key = ctx.Param("proceso");
+  auto r = ctx.Run("pp.process.show", json::object{{"process", key}});
+  if (!r.ok()) return ctx.Error(r.status());
+  json::object& p = r->as_object();
+  auto list = FilteredProjects(ctx, key);
   if (!list.ok()) return ctx.Error(list.status());
   json::array projects;
+  bool located = false;
   for (auto& v : list->as_array()) {
     json::object o = v.as_object();
     DecorateProject(ctx, o);
+    located = located || o.contains("map_url");
     projects.push_back(std::move(o));
   }
   bool results = Str(p["phase"]) == "resultados" || Str(p["phase"]) == "ejecucion";
@@ -141,6 +161,15 @@ http::Response ProcessPage(RequestContext& ctx) {
                     {"q", ctx.Query("q")},
                     {"costo_min", ctx.Query("costo_min")},
                     {"costo_max", ctx.Query("costo_max")}};
+  if (located) {
+    // The same filters, as GeoJSON: the map shows what the list shows.
+    json::object map = MapView("mapa-proyectos", ctx.T("pp_map_label"));
+    map["src"] = "/presupuesto/" + Str(p["slug"]) + "/proyectos.geojson" +
+                 (ctx.req.query.empty() ? "" : "?" + ctx.req.query);
+    map["cluster_label"] = ctx.T("pp_projects_word");
+    view["map"] = std::move(map);
+    view["uses_map"] = true;
+  }
   ctx.cacheable = true;
   return ctx.Page("pp_process", std::move(view), Str(p["title"]));
 }
@@ -201,6 +230,16 @@ http::Response ProjectPage(RequestContext& ctx) {
                     {"latest", execution.empty() ? json::value(nullptr) : execution.back()},
                     {"has_votes", p.contains("votes")},
                     {"estimated_label", text::FormatMxn(Num(p["estimated_cost"]), l)}};
+  if (p.contains("map_url")) {
+    // One point, embedded in the page: no second request for a single marker.
+    json::object map = MapView("mapa-proyecto", ctx.T("pp_map_project_label"));
+    map["data_id"] = "mapa-proyecto-datos";
+    map["json"] = web::JsonForScript(json::array{json::object{
+        {"lat", p["lat"]}, {"lng", p["lng"]}, {"title", p["title"]}, {"detail", PopupDetail(p)}}});
+    map["zoom"] = "16";
+    view["map"] = std::move(map);
+    view["uses_map"] = true;
+  }
   ctx.cacheable = true;
   return ctx.Page("pp_project", std::move(view), Str(p["title"]));
 }
@@ -376,6 +415,41 @@ http::Response ZoneFile(RequestContext& ctx) {
   return ctx.Download(exporter::ToCsv(t), "text/csv; charset=utf-8", name);
 }
 
+// The process's projects with a location as a GeoJSON FeatureCollection (RFC 7946), filtered
+// like the page: open data for anyone, and what the page's map draws.
+http::Response ProjectsGeoJson(RequestContext& ctx) {
+  std::string key = ctx.Param("proceso");
+  auto list = FilteredProjects(ctx, key);
+  if (!list.ok()) return ctx.Error(list.status());
+  json::array features;
+  for (auto& v : list->as_array()) {
+    json::object o = v.as_object();
+    if (o["lat"].is_null() || o["lng"].is_null()) continue;
+    DecorateProject(ctx, o);
+    int64_t id = o["id"].as_int64();
+    features.push_back(json::object{
+        {"type", "Feature"},
+        {"id", id},
+        {"geometry",
+         {{"type", "Point"}, {"coordinates", json::array{Num(o["lng"]), Num(o["lat"])}}}},
+        {"properties",
+         {{"id", id},
+          {"title", o["title"]},
+          // Relative, so the link works behind any proxy; readers resolve it against this URL.
+          {"url", "/presupuesto/proyectos/" + std::to_string(id)},
+          {"zone", o["zone"].at("name")},
+          {"category", o["category"].is_null() ? json::value(nullptr) : o["category"].at("name")},
+          {"status", o["status_key"]},
+          {"cost", o["cost"]},
+          {"detail", PopupDetail(o)}}}});
+  }
+  http::Response r =
+      ctx.Json(json::object{{"type", "FeatureCollection"}, {"features", std::move(features)}});
+  r.content_type = "application/geo+json";
+  ctx.cacheable = true;
+  return r;
+}
+
 http::Response Photo(RequestContext& ctx) {
   auto r = ctx.Run("pp.photo.show", json::object{{"id", ctx.Param("id")}});
   if (!r.ok()) return ctx.Error(r.status());
@@ -432,6 +506,7 @@ void RegisterViews(Registry& reg) {
   reg.AddRoute({"GET", "/presupuesto/proyectos/{id}", ProjectPage});
   reg.AddRoute({"GET", "/presupuesto/fotos/{id}", Photo});
   reg.AddRoute({"GET", "/presupuesto/{proceso}", ProcessPage});
+  reg.AddRoute({"GET", "/presupuesto/{proceso}/proyectos.geojson", ProjectsGeoJson});
   reg.AddRoute({"GET", "/presupuesto/{proceso}/votar", VoteForm});
   reg.AddRoute({"POST", "/presupuesto/{proceso}/votar", VotePost});
   reg.AddRoute({"GET", "/presupuesto/{proceso}/resultados/{zona}", ResultsPage});
