@@ -1840,7 +1840,9 @@ void RegisterActions(Registry& reg) {
                  .roles = Everyone(),
                  .handle = [](ActionContext& ctx, const Input&) {
                    return Options(ctx,
-                                  "SELECT z.id, p.year || ' · ' || z.name AS name FROM "
+                                  // The process's title, not only its year: two processes
+                                  // of one year (an extraordinary one) may share zone names.
+                                  "SELECT z.id, p.title || ' · ' || z.name AS name FROM "
                                   "pp_zones z JOIN pp_processes p ON p.id = z.process_id "
                                   "ORDER BY p.year DESC, z.name");
                  }});

@@ -71,6 +71,26 @@ void DecorateProject(RequestContext& ctx, json::object& p) {
   }
 }
 
+bool IsOffice(const RequestContext& ctx) {
+  return ctx.who.role == Role::kSecretariado || ctx.who.role == Role::kAdmin;
+}
+bool IsStaff(const RequestContext& ctx) { return ctx.who.role >= Role::kEnlace; }
+
+// The note after a form sent from these pages came back here (?hecho=action), when the catalogue
+// has one for that action.
+std::string DoneMessage(RequestContext& ctx) {
+  std::string action = ctx.Query("hecho");
+  if (action.empty()) return "";
+  std::string key = "done." + action;
+  std::string msg = ctx.T(key);
+  return msg == key ? "" : msg;
+}
+
+// A link to the generic form of `action`, coming back to `back` afterwards.
+std::string FormLink(std::string_view action, std::string query, std::string_view back) {
+  return "/panel/accion/" + std::string(action) + "?" + query + "&next=" + std::string(back);
+}
+
 // --- processes -------------------------------------------------------------------------------
 
 http::Response Home(RequestContext& ctx) {
@@ -82,10 +102,27 @@ http::Response Home(RequestContext& ctx) {
     p["phase_label"] = ctx.T("pp.phase." + Str(p["phase"]));
     p["budget_label"] = text::FormatMxn(Num(p["budget"]), ctx.lang);
     p["voting"] = Str(p["phase"]) == "votacion";
+    if (Str(p["phase"]) == "registro")
+      p["propose_url"] =
+          FormLink("pp.proposal.create", "process_id=" + Str(p["id"]), "/presupuesto");
     list.push_back(std::move(p));
   }
+  json::object view{{"processes", list}, {"done", DoneMessage(ctx)}};
+  // A resident's own proposals, drafts included: where they come back to edit and submit them.
+  if (ctx.who.authenticated() && !ctx.who.system) {
+    auto mine = ctx.Run("pp.project.mine", json::object{});
+    if (!mine.ok()) return ctx.Error(mine.status());
+    json::array projects;
+    for (auto& v : mine->as_array()) {
+      json::object o = v.as_object();
+      DecorateProject(ctx, o);
+      projects.push_back(std::move(o));
+    }
+    view["mine"] = std::move(projects);
+    view["logged_in"] = true;
+  }
   ctx.cacheable = true;
-  return ctx.Page("pp_home", json::object{{"processes", list}}, ctx.T("pp_title"));
+  return ctx.Page("pp_home", std::move(view), ctx.T("pp_title"));
 }
 
 // The projects of a process filtered by the page's query string (validated by the list action).
@@ -130,11 +167,14 @@ http::Response ProcessPage(RequestContext& ctx) {
   }
   bool results = Str(p["phase"]) == "resultados" || Str(p["phase"]) == "ejecucion";
   json::array zone_opts, cat_opts, status_opts;
+  std::string back = "/presupuesto/" + Str(p["slug"]);
+  bool office = IsOffice(ctx);
   for (auto& zv : p["zones"].as_array()) {
     json::object& z = zv.as_object();
     z["budget_label"] = text::FormatMxn(Num(z["budget"]), ctx.lang);
     z["rule_label"] = ctx.T("pp.rule." + Str(z["vote_rule"]));
     z["results"] = results;
+    if (office) z["edit_url"] = FormLink("pp.zone.update", "id=" + Str(z["id"]), back);
     zone_opts.push_back(json::object{{"value", Str(z["id"])},
                                      {"label", z["name"]},
                                      {"selected", Str(z["id"]) == ctx.Query("zona")}});
@@ -160,7 +200,15 @@ http::Response ProcessPage(RequestContext& ctx) {
                     {"status_options", status_opts},
                     {"q", ctx.Query("q")},
                     {"costo_min", ctx.Query("costo_min")},
-                    {"costo_max", ctx.Query("costo_max")}};
+                    {"costo_max", ctx.Query("costo_max")},
+                    {"office", office},
+                    {"done", DoneMessage(ctx)}};
+  if (office) {
+    view["edit_url"] = FormLink("pp.process.update", "id=" + Str(p["id"]), back);
+    view["add_zone_url"] = FormLink("pp.zone.create", "process_id=" + Str(p["id"]), back);
+  }
+  if (Str(p["phase"]) == "registro")
+    view["propose_url"] = FormLink("pp.proposal.create", "process_id=" + Str(p["id"]), back);
   if (located) {
     // The same filters, as GeoJSON: the map shows what the list shows.
     json::object map = MapView("mapa-proyectos", ctx.T("pp_map_label"));
@@ -222,7 +270,45 @@ http::Response ProjectPage(RequestContext& ctx) {
                                   {"ok", x.at("ok").as_bool()},
                                   {"reason", x.at("reason")}});
   }
+  // What the caller may do here, as the actions decide it (ProposalEditor, PhotoAdder in
+  // pp_model.cc); the links only spare people a refusal.
+  std::string status = Str(p["status"]);
+  bool mine = p["mine"].is_bool() && p["mine"].as_bool();
+  bool staff = IsStaff(ctx);
+  bool before_voting = phase == "registro" || phase == "revision";
+  std::string id = Str(p["id"]);
+  std::string back = "/presupuesto/proyectos/" + id;
+  json::array actions;
+  auto link = [&](const char* label, std::string url) {
+    actions.push_back(json::object{{"label", ctx.T(label)}, {"url", std::move(url)}});
+  };
+  if ((mine && status == "borrador") || (staff && status == "registrado" && before_voting))
+    link("pp_edit_proposal", FormLink("pp.proposal.update", "id=" + id, back));
+  if ((mine && status == "borrador") || (staff && status != "borrador"))
+    link("pp_add_photo", FormLink("pp.photo.add", "project_id=" + id, back));
+  if (staff && status == "registrado" && before_voting)
+    link("action.pp.proposal.review", FormLink("pp.proposal.review", "id=" + id, back));
+  if (staff && p["selected"].is_bool() && p["selected"].as_bool())
+    link("action.pp.execution.report", FormLink("pp.execution.report", "project_id=" + id, back));
+  json::array gallery;
+  for (auto& fv : p["photos"].as_array()) {
+    json::object f = fv.as_object();
+    f["stage_label"] = ctx.T("pp.photo_stage." + Str(f["stage"]));
+    f["date"] = text::FormatDate(Str(f["added_on"]), l);
+    // Photos sent with a proposal before captions were asked for have none.
+    if (Str(f["caption"]).empty()) f["caption"] = ctx.T("pp_photo_of") + " " + Str(p["title"]);
+    gallery.push_back(std::move(f));
+  }
+  bool can_submit = mine && status == "borrador" && phase == "registro";
   json::object view{{"p", p},
+                    {"actions", actions},
+                    {"can_submit", can_submit},
+                    {"submit_label", ctx.T("action.pp.proposal.submit")},
+                    {"has_actions", can_submit || !actions.empty()},
+                    {"draft", status == "borrador"},
+                    {"has_gallery", !gallery.empty()},
+                    {"gallery", gallery},
+                    {"done", DoneMessage(ctx)},
                     {"timeline", timeline},
                     {"has_review", !review.empty()},
                     {"review", review},
