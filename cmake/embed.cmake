@@ -1,10 +1,20 @@
-# Writes OUT: a C++ table {path relative to ROOT, bytes} of every file in FILES.
+# Writes OUT: a C++ table {path relative to ROOT, bytes} of every file in FILES. An entry
+# "FILE::NAME" is embedded under NAME instead (files from outside assets/, such as the npm
+# libraries under web/node_modules, served as assets/static/vendor/...).
 string(REPLACE "|" ";" FILES "${FILES}")
 set(body "")
 set(table "")
 set(i 0)
-foreach(f IN LISTS FILES)
-  file(RELATIVE_PATH rel ${ROOT} ${f})
+foreach(entry IN LISTS FILES)
+  string(FIND "${entry}" "::" sep)
+  if(sep GREATER -1)
+    string(SUBSTRING "${entry}" 0 ${sep} f)
+    math(EXPR from "${sep} + 2")
+    string(SUBSTRING "${entry}" ${from} -1 rel)
+  else()
+    set(f "${entry}")
+    file(RELATIVE_PATH rel ${ROOT} ${f})
+  endif()
   file(READ ${f} hex HEX)
   string(LENGTH "${hex}" hexlen)
   math(EXPR size "${hexlen} / 2")

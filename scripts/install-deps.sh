@@ -28,6 +28,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# Front-end libraries embedded in the binary (Leaflet and its marker clustering, for maps): the
+# build reads them from web/node_modules, at the versions pinned in web/package-lock.json.
+if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules ]; then
+  (cd web && npm ci --no-audit --no-fund --loglevel=error)
+  touch web/node_modules
+fi
+
 # Browser and schema test tools (playwright-core drives Debian's chromium; it downloads no
 # browser of its own).
 if [ -f tests/package.json ]; then

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -37,7 +38,10 @@ constexpr char kUsage[] =
     "\n"
     "--db acepta sqlite:RUTA (por omisión sqlite:var/abierto.db) o postgresql://...\n"
     "Otras opciones de serve/demo: --workers N, --io-threads N, --no-access-log,\n"
-    "  --secure-cookies (detrás de TLS), --site-url URL\n";
+    "  --secure-cookies (detrás de TLS), --site-url URL,\n"
+    "  --tile-url PLANTILLA (mosaicos del mapa, {z}/{x}/{y}; \"none\" sin mapas),\n"
+    "  --tile-attribution TEXTO, --tile-attribution-url URL\n"
+    "  (o ABIERTO_TILE_URL, ABIERTO_TILE_ATTRIBUTION, ABIERTO_TILE_ATTRIBUTION_URL)\n";
 
 struct Args {
   std::vector<std::string> positional;
@@ -103,6 +107,19 @@ bool ConfigFrom(const Args& a, abierto::web::Config* c, std::string* error) {
   c->access_log = !a.Flag("no-access-log");
   c->secure_cookies = a.Flag("secure-cookies");
   c->site_url = a.Get("site-url", "http://" + c->host + ":" + std::to_string(c->port));
+  // Map tiles: the flag wins over the environment, which wins over the default (OSM).
+  auto setting = [&](const char* flag, const char* env, std::string* out) {
+    if (const char* e = std::getenv(env); e && *e) *out = e;
+    for (const auto& [k, v] : a.options)
+      if (k == flag) *out = v;
+  };
+  setting("tile-url", "ABIERTO_TILE_URL", &c->tile_url);
+  setting("tile-attribution", "ABIERTO_TILE_ATTRIBUTION", &c->tile_attribution);
+  setting("tile-attribution-url", "ABIERTO_TILE_ATTRIBUTION_URL", &c->tile_attribution_url);
+  if (Status s = abierto::web::ValidateMapConfig(*c); !s.ok()) {
+    *error = s.message();
+    return false;
+  }
   return true;
 }
 

@@ -83,7 +83,38 @@ struct Config {
   std::string site_url = "http://127.0.0.1:8080";  // for feeds and absolute links
   std::chrono::milliseconds revision_poll{500};
   size_t max_body_bytes = 16 * 1024 * 1024;
+  // Map tiles for the pages that show a map: a URL template with {z}, {x} and {y} (and
+  // optionally {s} as the first label of the host, for servers with subdomains), either absolute
+  // (http or https) or a path on this site. "none" turns maps off: pages show their lists only.
+  // The Content-Security-Policy allows images from the template's origin.
+  std::string tile_url = std::string(kDefaultTileUrl);
+  // Credit shown on the map, plain text, and where it links. Empty with the default tile server:
+  // the catalogue's OpenStreetMap credit in the page's language and OSM's copyright page.
+  std::string tile_attribution;
+  std::string tile_attribution_url;
+
+  static constexpr std::string_view kDefaultTileUrl =
+      "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
 };
+
+// The CSP source that covers the tiles of `tile_url` ("https://tile.example.org",
+// "https://*.tile.example.org" for an {s} host, "" for a path on this site or "none").
+// InvalidArgument with a message naming what is wrong (not http/https, no {z}/{x}/{y},
+// characters that do not belong in a URL or would break the header).
+Result<std::string> TileOrigin(std::string_view tile_url);
+
+// Checks the map settings of a Config (the tile URL and the attribution link); InvalidArgument
+// with a message for the command line.
+Status ValidateMapConfig(const Config& config);
+
+// The security headers every response carries, with `tile_origin` (from TileOrigin) added to
+// the policy's img-src. Built once at start-up.
+std::vector<std::pair<std::string, std::string>> BuildSecurityHeaders(std::string_view tile_origin);
+
+// JSON to embed in a <script type="application/json"> block through an unescaped template tag:
+// '<', '>', '&' and the line separators U+2028/2029 are written as \u escapes, so the text can
+// neither close the element nor be read as markup, and JSON.parse gives back the same value.
+std::string JsonForScript(const boost::json::value& v);
 
 using ModuleRegistrar = void (*)(Registry&);
 
@@ -115,6 +146,11 @@ class App {
   Result<std::string> RenderTemplate(std::string_view name, const boost::json::value& view) const;
   const boost::json::object& Messages(std::string_view lang) const;
   const http::Metrics* metrics() const;
+  // The security headers of every response (the server's own error responses too), built
+  // from the configuration once in Create.
+  const std::vector<std::pair<std::string, std::string>>& security_headers() const;
+  // Adds them to a response.
+  void AddSecurityHeaders(http::Response& r) const;
 
  private:
   App() = default;
@@ -126,12 +162,6 @@ class App {
   std::unique_ptr<Impl> impl_;
   friend struct RequestContext;
 };
-
-// Adds Content-Security-Policy, X-Content-Type-Options, Referrer-Policy, X-Frame-Options and
-// Permissions-Policy to a response.
-void AddSecurityHeaders(http::Response& r);
-// The headers AddSecurityHeaders sets, also given to the server for its own error responses.
-const std::vector<std::pair<std::string, std::string>>& SecurityHeaders();
 
 // Parses multipart/form-data; InvalidArgument on a malformed body.
 Result<boost::json::object> ParseMultipart(std::string_view content_type, std::string_view body);

@@ -2,6 +2,7 @@
 // resolution, routing, CSRF, the layout, error pages, the cache and the generic action forms.
 #include <sodium.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <mutex>
@@ -115,6 +116,10 @@ struct App::Impl {
   mutable std::unordered_map<std::string, std::shared_ptr<const Entry>> cache;
   http::Server* server = nullptr;
   std::atomic<bool> stopping{false};
+  std::vector<std::pair<std::string, std::string>> security_headers;
+  // The map settings pages get as `tiles` ({url, attribution, attribution_url}) in each
+  // language, or null when maps are off.
+  json::value tiles_es, tiles_en;
 
   void Bump(int64_t rev) const {
     int64_t cur = revision.load();
@@ -123,21 +128,123 @@ struct App::Impl {
   }
 };
 
-const std::vector<std::pair<std::string, std::string>>& SecurityHeaders() {
-  static const std::vector<std::pair<std::string, std::string>> kHeaders = {
+Result<std::string> TileOrigin(std::string_view url) {
+  auto bad = [&](std::string why) {
+    return Status::InvalidArgument("URL de mosaicos del mapa no válida (" + std::string(url) +
+                                   "): " + why);
+  };
+  if (url == "none") return std::string();
+  if (url.empty()) return bad("está vacía; usa \"none\" para no mostrar mapas");
+  if (url.size() > 500) return bad("es demasiado larga");
+  // The origin goes into the Content-Security-Policy header and the template into an HTML
+  // attribute: anything that could end a directive, a source list or the attribute is refused.
+  for (char c : url)
+    if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f ||
+        c == ';' || c == ',' || c == '"' || c == '\'' || c == '<' || c == '>' || c == '\\')
+      return bad("contiene espacios u otros caracteres que no van en una URL");
+  std::string scheme;
+  if (url.rfind("https://", 0) == 0) {
+    scheme = "https://";
+  } else if (url.rfind("http://", 0) == 0) {
+    scheme = "http://";
+  } else if (url.front() != '/' || (url.size() > 1 && url[1] == '/')) {
+    return bad("debe empezar con https://, http:// o / (una ruta de este mismo sitio)");
+  }
+  for (const char* part : {"{z}", "{x}", "{y}"})
+    if (url.find(part) == std::string_view::npos) return bad(std::string("le falta ") + part);
+  // Tiles served by this same site (a reverse proxy in front of a tile server): 'self'.
+  if (scheme.empty()) return std::string();
+  std::string_view rest;
+  rest = url.substr(scheme.size());
+  std::string_view authority = rest.substr(0, rest.find('/'));
+  if (authority.size() == rest.size()) return bad("le falta la ruta después del servidor");
+  std::string_view host = authority, port;
+  if (size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+    if (port.empty() || port.size() > 5 ||
+        !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return bad("el puerto no es un número");
+  }
+  std::string csp_host;
+  // {s} picks one of several subdomains: the policy allows all of them with a wildcard, which
+  // CSP only accepts as the first label.
+  if (host.rfind("{s}.", 0) == 0) {
+    csp_host = "*.";
+    host.remove_prefix(4);
+  }
+  if (host.empty() || host.front() == '.' || host.back() == '.' || host.front() == '-')
+    return bad("el nombre del servidor no es válido");
+  for (char c : host)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+          c == '-'))
+      return bad("el nombre del servidor no es válido ({s} solo puede ir al principio)");
+  csp_host += host;
+  for (char& c : csp_host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return scheme + csp_host + (port.empty() ? "" : ":" + std::string(port));
+}
+
+Status ValidateMapConfig(const Config& c) {
+  RETURN_IF_ERROR(TileOrigin(c.tile_url).status());
+  const std::string& link = c.tile_attribution_url;
+  if (!link.empty() && ((link.rfind("https://", 0) != 0 && link.rfind("http://", 0) != 0) ||
+                        link.size() > 500 || std::any_of(link.begin(), link.end(), [](char ch) {
+                          return static_cast<unsigned char>(ch) <= 0x20 || ch == '"' || ch == '<' ||
+                                 ch == '>';
+                        })))
+    return Status::InvalidArgument("La liga de la atribución del mapa no es una URL http(s): " +
+                                   link);
+  if (c.tile_attribution.size() > 300 || !text::IsValidUtf8(c.tile_attribution) ||
+      text::HasControlChars(c.tile_attribution, false))
+    return Status::InvalidArgument(
+        "La atribución del mapa debe ser texto de una línea (hasta 300 caracteres)");
+  return Status::Ok();
+}
+
+std::vector<std::pair<std::string, std::string>> BuildSecurityHeaders(
+    std::string_view tile_origin) {
+  std::string img = "img-src 'self' data:";
+  if (!tile_origin.empty()) img += " " + std::string(tile_origin);
+  return {
       {"Content-Security-Policy",
-       "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"},
+       "default-src 'self'; script-src 'self'; style-src 'self'; " + img +
+           "; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"},
       {"X-Content-Type-Options", "nosniff"},
       {"Referrer-Policy", "strict-origin-when-cross-origin"},
       {"X-Frame-Options", "DENY"},
       {"Permissions-Policy", "geolocation=(), camera=(), microphone=()"},
   };
-  return kHeaders;
 }
 
-void AddSecurityHeaders(http::Response& r) {
-  for (const auto& [k, v] : SecurityHeaders()) r.SetHeader(k, v);
+std::string JsonForScript(const json::value& v) {
+  std::string s = json::serialize(v);
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '<') {
+      out += "\\u003c";
+    } else if (c == '>') {
+      out += "\\u003e";
+    } else if (c == '&') {
+      out += "\\u0026";
+    } else if (c == '\xe2' && i + 2 < s.size() && s[i + 1] == '\x80' &&
+               (s[i + 2] == '\xa8' || s[i + 2] == '\xa9')) {
+      out += s[i + 2] == '\xa8' ? "\\u2028" : "\\u2029";
+      i += 2;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+const std::vector<std::pair<std::string, std::string>>& App::security_headers() const {
+  return impl_->security_headers;
+}
+
+void App::AddSecurityHeaders(http::Response& r) const {
+  for (const auto& [k, v] : impl_->security_headers) r.SetHeader(k, v);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -251,6 +358,8 @@ http::Response RequestContext::Page(std::string_view tmpl, json::object view, st
                                 {"staff", who.role != Role::kCiudadano}};
     view["csrf"] = FormToken();
   }
+  if (!view.contains("tiles"))
+    view["tiles"] = lang == "en" ? app.impl_->tiles_en : app.impl_->tiles_es;
   view["lang_other"] = lang == "es" ? "en" : "es";
   view["lang_other_label"] = lang == "es" ? "English" : "Español";
   auto body = app.RenderTemplate(tmpl, view);
@@ -440,6 +549,26 @@ Result<std::unique_ptr<App>> App::Create(Config config,
 
   for (const Route& r : app->registry_.routes())
     im.routes.push_back({r.method, Split(r.pattern), r.pattern, r.handler, r.own_credentials});
+
+  // One policy for the whole process, from the configuration: the app's responses and the
+  // server's own error responses use the same list.
+  RETURN_IF_ERROR(ValidateMapConfig(app->config_));
+  ASSIGN_OR_RETURN(std::string tile_origin, TileOrigin(app->config_.tile_url));
+  im.security_headers = BuildSecurityHeaders(tile_origin);
+  if (app->config_.tile_url != "none") {
+    const Config& c = app->config_;
+    bool osm = c.tile_url == Config::kDefaultTileUrl && c.tile_attribution.empty();
+    for (auto [msgs, target] :
+         {std::pair{&im.messages_es, &im.tiles_es}, std::pair{&im.messages_en, &im.tiles_en}}) {
+      std::string credit = c.tile_attribution;
+      const json::value* m = msgs->if_contains("map_osm_attribution");
+      if (osm) credit = m && m->is_string() ? std::string(m->get_string()) : "© OpenStreetMap";
+      std::string link = c.tile_attribution_url;
+      if (osm && link.empty()) link = "https://www.openstreetmap.org/copyright";
+      *target =
+          json::object{{"url", c.tile_url}, {"attribution", credit}, {"attribution_url", link}};
+    }
+  }
   return app;
 }
 
@@ -734,7 +863,7 @@ int App::Serve() {
   o.worker_threads = config_.worker_threads;
   o.access_log = config_.access_log;
   o.max_body_bytes = config_.max_body_bytes;
-  o.default_headers = SecurityHeaders();
+  o.default_headers = impl_->security_headers;
   http::Server server(
       o, [this](const http::Request& q) { return Fast(q); },
       [this](const http::Request& q) { return Handle(q); });

@@ -2,6 +2,7 @@
 #include <boost/url/parse.hpp>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 
 #include "abierto/registry.h"
 #include "abierto/text.h"
@@ -180,7 +181,15 @@ std::string ValidateOne(const Field& f, const json::value& raw, json::value* out
     const json::value* data = o.if_contains("data");
     const json::value* name = o.if_contains("name");
     if (!data || !data->is_string() || !name || !name->is_string()) return "Archivo no válido";
-    if (data->get_string().size() > f.max_bytes) return "El archivo excede el tamaño máximo";
+    if (data->get_string().size() > f.max_bytes) {
+      // The limit in the message, so the person knows how far to shrink the file.
+      char limit[32];
+      if (f.max_bytes % (1024 * 1024) == 0)
+        snprintf(limit, sizeof limit, "%zu MB", f.max_bytes / (1024 * 1024));
+      else
+        snprintf(limit, sizeof limit, "%zu KB", (f.max_bytes + 1023) / 1024);
+      return std::string("El archivo excede el tamaño máximo de ") + limit;
+    }
     if (data->get_string().empty()) return "El archivo está vacío";
     *out = raw;
     return "";

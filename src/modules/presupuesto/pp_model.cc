@@ -134,6 +134,8 @@ CREATE TABLE pp_ballot_items (
 )sql";
 
 const std::vector<Role> kOffice = {Role::kSecretariado, Role::kAdmin};
+// Photos from phones are a few megabytes; larger files are refused with the limit named.
+constexpr size_t kMaxPhotoBytes = 5 * 1024 * 1024;
 const std::vector<Role> kResidents = {Role::kCiudadano, Role::kEnlace, Role::kSecretariado,
                                       Role::kAdmin};
 
@@ -246,6 +248,78 @@ Result<json::value> ProcessCreate(ActionContext& ctx, const Input& in) {
   return json::object{{"id", id}, {"slug", slug}};
 }
 
+// Whether the process's rules are fixed: voting has started by the calendar, or ballots exist
+// (a booth may have captured ballots loaded for a past process), or results were published.
+Result<bool> RulesFixed(ActionContext& ctx, const db::Row& proc) {
+  if (proc.Int("results_published") || ctx.today >= proc.Text("voting_from")) return true;
+  ASSIGN_OR_RETURN(db::Rows n, ctx.db.Query("SELECT COUNT(*) AS n FROM pp_ballots WHERE "
+                                            "process_id = ?",
+                                            {proc.Int("id")}));
+  return n[0].Int("n") > 0;
+}
+
+// Editing a process keeps the invariants of creating one (DatesInOrder runs as its check).
+// Once its rules are fixed (RulesFixed), the terms people voted under stay as they were: the
+// year, the calendar up to the end of voting and the counting rule. Moving them afterwards would
+// change the meaning of ballots already cast, reopen or close voting behind the voters' backs,
+// or recount published results by another rule. What describes rather than decides stays
+// editable: the title, the description and the start of execution (a later date is a fact of
+// the works, not of the vote). Before that, the calendar may move, but voting may not be made to
+// end in the past, which would close a process nobody could vote in. The slug is not editable:
+// links, downloads and Pabulib files are named by it. The system principal (loading history) is
+// not bound by the calendar.
+Result<json::value> ProcessUpdate(ActionContext& ctx, const Input& in) {
+  int64_t id = GetInt(in, "id");
+  ASSIGN_OR_RETURN(db::Row cur, FindProcess(ctx.db, std::to_string(id)));
+  if (!ctx.who.system) {
+    ASSIGN_OR_RETURN(bool fixed, RulesFixed(ctx, cur));
+    if (fixed) {
+      std::vector<std::string> changed;
+      if (GetInt(in, "year") != cur.Int("year")) changed.push_back("year");
+      for (const char* k : {"proposals_from", "proposals_to", "voting_from", "voting_to"})
+        if (GetString(in, k) != cur.Text(k)) changed.push_back(k);
+      if (GetString(in, "counting_rule") != cur.Text("counting_rule"))
+        changed.push_back("counting_rule");
+      if (!changed.empty())
+        return Status::Conflict(
+            "La votación de este proceso ya empezó: el año, las fechas de registro y de "
+            "votación y la regla de conteo ya no se pueden cambiar (solo el título, la "
+            "descripción y el inicio de la ejecución)");
+    } else if (GetString(in, "voting_to") < ctx.today) {
+      return Status::InvalidArgument(
+          "La votación no puede terminar en el pasado",
+          {{"voting_to", "Elige una fecha de hoy en adelante: nadie podría votar"}});
+    }
+  }
+  json::object before = ProcessJson(cur, ctx.today);
+  before.erase("phase");
+  RETURN_IF_ERROR(
+      ctx.db
+          .Exec("UPDATE pp_processes SET year = ?, title = ?, description = ?, "
+                "proposals_from = ?, proposals_to = ?, voting_from = ?, "
+                "voting_to = ?, execution_from = ?, counting_rule = ? WHERE id = ?",
+                {GetInt(in, "year"), GetString(in, "title"), GetString(in, "description"),
+                 GetString(in, "proposals_from"), GetString(in, "proposals_to"),
+                 GetString(in, "voting_from"), GetString(in, "voting_to"),
+                 GetString(in, "execution_from"), GetString(in, "counting_rule"), id})
+          .status());
+  ASSIGN_OR_RETURN(db::Row r, FindProcess(ctx.db, std::to_string(id)));
+  json::object after = ProcessJson(r, ctx.today);
+  after.erase("phase");
+  RETURN_IF_ERROR(ctx.Audit("pp_process", id, "pp_process:" + std::to_string(id), before, after));
+  return json::object{{"id", id}, {"slug", r.Text("slug")}};
+}
+
+// The edit form's current values, keyed by pp.process.update's fields.
+Result<json::value> ProcessValues(ActionContext& ctx, const Input& in) {
+  ASSIGN_OR_RETURN(db::Row r, FindProcess(ctx.db, std::to_string(GetInt(in, "id"))));
+  json::object o{{"id", r.Int("id")}, {"year", r.Int("year")}};
+  for (const char* k : {"title", "description", "proposals_from", "proposals_to", "voting_from",
+                        "voting_to", "execution_from", "counting_rule"})
+    if (!r.Text(k).empty()) o[k] = r.Text(k);
+  return o;
+}
+
 // --- zones and categories ---------------------------------------------------------------------
 
 json::object ZoneJson(const db::Row& r) {
@@ -283,6 +357,70 @@ Result<json::value> ZoneCreate(ActionContext& ctx, const Input& in) {
                                  {id}, "La zona no existe"));
   RETURN_IF_ERROR(
       ctx.Audit("pp_zone", id, "pp_process:" + std::to_string(pid), nullptr, ZoneJson(z)));
+  return json::object{{"id", id}};
+}
+
+std::string SearchText(db::Connection& db, const Input& in);
+
+Result<db::Row> FindZone(db::Connection& db, int64_t id) {
+  return db.QueryOne(std::string("SELECT ") + kZoneCols + " FROM pp_zones WHERE id = ?", {id},
+                     "La zona no existe");
+}
+
+// A zone keeps its process (a zone is a part of one process's ballot; it is not moved to
+// another). Its budget and its ballot (rule, maximum of projects, maximum of points) are fixed
+// with the process's rules (RulesFixed), or as soon as the zone has a ballot: they decide how
+// ballots are read and counted. Its name and kind are labels and stay editable.
+Result<json::value> ZoneUpdate(ActionContext& ctx, const Input& in) {
+  int64_t id = GetInt(in, "id");
+  ASSIGN_OR_RETURN(db::Row cur, FindZone(ctx.db, id));
+  int64_t pid = cur.Int("process_id");
+  ASSIGN_OR_RETURN(db::Row proc, FindProcess(ctx.db, std::to_string(pid)));
+  int64_t max_choices = GetInt(in, "max_choices", 3), max_points = GetInt(in, "max_points", 10);
+  if (!ctx.who.system) {
+    ASSIGN_OR_RETURN(bool fixed, RulesFixed(ctx, proc));
+    ASSIGN_OR_RETURN(db::Rows n, ctx.db.Query("SELECT COUNT(*) AS n FROM pp_ballots WHERE "
+                                              "zone_id = ?",
+                                              {id}));
+    if ((fixed || n[0].Int("n") > 0) &&
+        (GetInt(in, "budget") != cur.Int("budget") ||
+         GetString(in, "vote_rule") != cur.Text("vote_rule") ||
+         max_choices != cur.Int("max_choices") || max_points != cur.Int("max_points")))
+      return Status::Conflict(
+          "La votación de este proceso ya empezó: el presupuesto y la forma de votar de la zona "
+          "ya no se pueden cambiar (solo su nombre y su tipo)");
+  }
+  auto done = ctx.db.Exec(
+      "UPDATE pp_zones SET name = ?, kind = ?, budget = ?, vote_rule = ?, max_choices = ?, "
+      "max_points = ? WHERE id = ?",
+      {GetString(in, "name"), GetString(in, "kind"), GetInt(in, "budget"),
+       GetString(in, "vote_rule"), max_choices, max_points, id});
+  if (!done.ok()) {
+    if (done.status().code() == StatusCode::kConflict)
+      return Status::InvalidArgument("Zona repetida",
+                                     {{"name", "El proceso ya tiene una zona con ese nombre"}});
+    return done.status();
+  }
+  // Project search text includes the zone's name.
+  if (GetString(in, "name") != cur.Text("name")) {
+    ASSIGN_OR_RETURN(db::Rows ps, ctx.db.Query("SELECT id, title, description, colonia, "
+                                               "category_id FROM pp_projects WHERE zone_id = ?",
+                                               {id}));
+    for (const db::Row& p : ps) {
+      Input fake{{"zone_id", id},
+                 {"title", p.Text("title")},
+                 {"description", p.Text("description")},
+                 {"colonia", p.Text("colonia")}};
+      if (!p.IsNull("category_id")) fake["category_id"] = p.Int("category_id");
+      RETURN_IF_ERROR(ctx.db
+                          .Exec("UPDATE pp_projects SET search_text = ? WHERE id = ?",
+                                {SearchText(ctx.db, fake), p.Int("id")})
+                          .status());
+    }
+  }
+  ASSIGN_OR_RETURN(db::Row after, FindZone(ctx.db, id));
+  RETURN_IF_ERROR(ctx.Audit("pp_zone", id, "pp_process:" + std::to_string(pid), ZoneJson(cur),
+                            ZoneJson(after)));
   return json::object{{"id", id}};
 }
 
@@ -378,7 +516,7 @@ std::vector<Field> ProposalFields() {
           NumberField("lat").Range(-90, 90),
           NumberField("lng").Range(-180, 180),
           IntField("estimated_cost").Required().Range(1, 1e12),
-          FileField("photo", 5 * 1024 * 1024),
+          FileField("photo", kMaxPhotoBytes),
           BoolField("example").NotInForms()};
 }
 
@@ -389,27 +527,44 @@ Status ProposalCheck(const Input& in) {
   return Status::Ok();
 }
 
+// The image type of `data` by its signature (magic bytes), or nullptr when it is not a JPEG,
+// PNG or WebP file.
+const char* ImageType(std::string_view data) {
+  if (data.size() >= 3 && data.substr(0, 3) == "\xFF\xD8\xFF") return "image/jpeg";
+  if (data.size() >= 8 && data.substr(0, 8) == std::string_view("\x89PNG\r\n\x1a\n", 8))
+    return "image/png";
+  if (data.size() >= 12 && data.substr(0, 4) == "RIFF" && data.substr(8, 4) == "WEBP")
+    return "image/webp";
+  return nullptr;
+}
+
 Result<int64_t> StorePhoto(ActionContext& ctx, int64_t project_id, const json::object& f,
                            const std::string& stage, const std::string& caption,
                            const char* field) {
   std::string name(f.at("name").as_string());
   std::string data(f.at("data").as_string());
-  std::string ctype =
-      f.contains("content_type") ? std::string(f.at("content_type").as_string()) : "";
-  // Photos are shown inline on public pages, so only image types browsers render inertly.
-  if (ctype != "image/jpeg" && ctype != "image/png" && ctype != "image/webp")
-    return Status::InvalidArgument("Tipo de imagen no admitido",
-                                   {{field, "Sube una foto JPEG, PNG o WebP"}});
+  // Photos are shown inline on public pages, so only image types browsers render inertly, and
+  // the type is read from the file's first bytes: the name and the declared type are whatever
+  // the sender says (an HTML page called foto.jpg is refused, a JPEG sent as
+  // application/octet-stream is accepted and served as image/jpeg).
+  const char* ctype = ImageType(data);
+  if (!ctype)
+    return Status::InvalidArgument(
+        "El archivo no es una foto JPEG, PNG o WebP",
+        {{field,
+          "Sube una foto JPEG, PNG o WebP (se revisa el contenido del archivo, no su "
+          "nombre)"}});
   if (!text::IsValidUtf8(name) || text::HasControlChars(name, false) || name.size() > 200 ||
       name.empty())
     return Status::InvalidArgument("Nombre de archivo no válido",
                                    {{field, "Nombre de archivo no válido"}});
   ASSIGN_OR_RETURN(
       db::Rows rows,
-      ctx.db.Query("INSERT INTO files (name, content_type, size, sha256, data, "
-                   "created_by, created_at) VALUES (?,?,?,?,?,?,?) RETURNING id",
-                   {name, ctype, static_cast<int64_t>(data.size()), Sha256Hex(data), db::Blob{data},
-                    ctx.who.user_id ? db::Value(ctx.who.user_id) : db::Value(), ctx.now}));
+      ctx.db.Query(
+          "INSERT INTO files (name, content_type, size, sha256, data, "
+          "created_by, created_at) VALUES (?,?,?,?,?,?,?) RETURNING id",
+          {name, std::string(ctype), static_cast<int64_t>(data.size()), Sha256Hex(data),
+           db::Blob{data}, ctx.who.user_id ? db::Value(ctx.who.user_id) : db::Value(), ctx.now}));
   int64_t fid = rows[0].Int("id");
   RETURN_IF_ERROR(ctx.db
                       .Exec("INSERT INTO pp_photos (project_id, file_id, stage, caption, "
@@ -552,6 +707,145 @@ Result<json::value> ProposalReview(ActionContext& ctx, const Input& in) {
   RETURN_IF_ERROR(ctx.Audit("pp_project", id, "pp_project:" + std::to_string(id), before,
                             ProjectSnapshot(after)));
   return json::object{{"id", id}, {"status", viable ? "viable" : "no_viable"}};
+}
+
+// --- editing proposals and adding photos ------------------------------------------------------
+
+bool IsStaff(const Principal& who) { return who.role >= Role::kEnlace; }
+
+// Who may change a proposal, and when:
+//  - its author, while it is a draft: until it is submitted the text is theirs alone (and
+//    private: draft edits are not in the public history, as drafts are not);
+//  - staff (enlace, secretariado, admin, the roles that review proposals) once it is submitted
+//    and until the feasibility decision, during registration or review: residents often pick the
+//    wrong zone or category or misplace the point on the map, and staff correct it rather than
+//    reject the proposal. Each such change is in the project's public history, before and after.
+// Not anyone else's draft (private until submitted), not by its author after submission (staff
+// review exactly what was submitted), and by nobody after the decision, which was made about
+// what the proposal said then and is shown next to it.
+Status ProposalEditor(ActionContext& ctx, const Input& in) {
+  ASSIGN_OR_RETURN(db::Row p, FindProject(ctx.db, GetInt(in, "id")));
+  if (ctx.who.system) return Status::Ok();
+  std::string status = p.Text("status");
+  bool author = ctx.who.user_id && p.Int("author_id") == ctx.who.user_id;
+  if (status == "borrador") {
+    if (author) return Status::Ok();
+    return Status::PermissionDenied("Un borrador solo lo puede modificar quien lo registró");
+  }
+  if (!IsStaff(ctx.who)) {
+    if (author)
+      return Status::Conflict(
+          "La propuesta ya fue enviada y no se puede modificar; si hay un error, avisa al "
+          "personal de Presupuesto Participativo");
+    return Status::PermissionDenied("Solo quien registró la propuesta puede modificarla");
+  }
+  if (status != "registrado")
+    return Status::Conflict("La propuesta ya tiene dictamen de viabilidad y no se puede modificar");
+  ASSIGN_OR_RETURN(db::Row proc, FindProcess(ctx.db, std::to_string(p.Int("process_id"))));
+  std::string phase = PhaseOf(proc, ctx.today);
+  if (phase != "registro" && phase != "revision")
+    return Status::Conflict("Las propuestas solo se corrigen antes de la votación");
+  return Status::Ok();
+}
+
+// The same invariants as creating one: the zone belongs to the proposal's process (a proposal
+// is not moved to another process), the category exists, the location is whole (ProposalCheck)
+// and the cost positive (the schema).
+Result<json::value> ProposalUpdate(ActionContext& ctx, const Input& in) {
+  int64_t id = GetInt(in, "id");
+  ASSIGN_OR_RETURN(db::Row p, FindProject(ctx.db, id));
+  RETURN_IF_ERROR(ZoneOfProcess(ctx.db, p.Int("process_id"), GetInt(in, "zone_id")).status());
+  RETURN_IF_ERROR(CategoryExists(ctx, in));
+  auto num = [&](const char* k) { return Has(in, k) ? db::Value(GetNumber(in, k)) : db::Value(); };
+  RETURN_IF_ERROR(
+      ctx.db
+          .Exec("UPDATE pp_projects SET zone_id = ?, category_id = ?, title = ?, description = ?, "
+                "colonia = ?, lat = ?, lng = ?, estimated_cost = ?, search_text = ? WHERE id = ?",
+                {GetInt(in, "zone_id"),
+                 Has(in, "category_id") ? db::Value(GetInt(in, "category_id")) : db::Value(),
+                 GetString(in, "title"), GetString(in, "description"), GetString(in, "colonia"),
+                 num("lat"), num("lng"), GetInt(in, "estimated_cost"), SearchText(ctx.db, in), id})
+          .status());
+  if (p.Text("status") != "borrador") {
+    ASSIGN_OR_RETURN(db::Row after, FindProject(ctx.db, id));
+    RETURN_IF_ERROR(ctx.Audit("pp_project", id, "pp_project:" + std::to_string(id),
+                              ProjectSnapshot(p), ProjectSnapshot(after)));
+  }
+  return json::object{{"id", id}, {"status", p.Text("status")}};
+}
+
+// The edit form's current values, keyed by pp.proposal.update's fields.
+Result<json::value> ProposalValues(ActionContext& ctx, const Input& in) {
+  ASSIGN_OR_RETURN(db::Row r, FindProject(ctx.db, GetInt(in, "id")));
+  json::object o{{"id", r.Int("id")},
+                 {"zone_id", r.Int("zone_id")},
+                 {"title", r.Text("title")},
+                 {"description", r.Text("description")},
+                 {"estimated_cost", r.Int("estimated_cost")}};
+  if (!r.IsNull("category_id")) o["category_id"] = r.Int("category_id");
+  if (!r.Text("colonia").empty()) o["colonia"] = r.Text("colonia");
+  if (!r.IsNull("lat")) o["lat"] = r.Real("lat");
+  if (!r.IsNull("lng")) o["lng"] = r.Real("lng");
+  return o;
+}
+
+// A draft is seen only by its author and by staff.
+Status ProjectVisible(ActionContext& ctx, const Input& in) {
+  ASSIGN_OR_RETURN(db::Row p, FindProject(ctx.db, GetInt(in, "id")));
+  if (p.Text("status") != "borrador" || ctx.who.system || IsStaff(ctx.who) ||
+      (ctx.who.user_id && p.Int("author_id") == ctx.who.user_id))
+    return Status::Ok();
+  return Status::NotFound("El proyecto no existe");
+}
+
+// Photos of a project: its author adds them while it is a draft (with the proposal); staff add
+// them once it is submitted, at any stage (the site before the works, each execution
+// milestone). A gallery of a few dozen pictures is enough for any project and keeps its page
+// light on a phone.
+constexpr int64_t kMaxPhotosPerProject = 24;
+
+Status PhotoAdder(ActionContext& ctx, const Input& in) {
+  ASSIGN_OR_RETURN(db::Row p, FindProject(ctx.db, GetInt(in, "project_id")));
+  if (ctx.who.system) return Status::Ok();
+  bool author = ctx.who.user_id && p.Int("author_id") == ctx.who.user_id;
+  if (p.Text("status") == "borrador") {
+    if (author) return Status::Ok();
+    return Status::PermissionDenied(
+        "Solo quien registró la propuesta puede agregar fotos a su borrador");
+  }
+  if (IsStaff(ctx.who)) return Status::Ok();
+  if (author)
+    return Status::Conflict(
+        "La propuesta ya fue enviada: las fotos nuevas las agrega el personal de Presupuesto "
+        "Participativo");
+  return Status::PermissionDenied("Solo quien registró la propuesta puede agregarle fotos");
+}
+
+Result<json::value> PhotoAdd(ActionContext& ctx, const Input& in) {
+  int64_t id = GetInt(in, "project_id");
+  ASSIGN_OR_RETURN(db::Row p, FindProject(ctx.db, id));
+  ASSIGN_OR_RETURN(db::Rows n, ctx.db.Query("SELECT COUNT(*) AS n FROM pp_photos WHERE "
+                                            "project_id = ?",
+                                            {id}));
+  if (n[0].Int("n") >= kMaxPhotosPerProject)
+    return Status::Conflict("El proyecto ya tiene " + std::to_string(kMaxPhotosPerProject) +
+                            " fotos, el máximo");
+  std::string stage = p.Int("selected") ? "ejecucion" : "propuesta";
+  std::string caption = GetString(in, "caption");
+  ASSIGN_OR_RETURN(int64_t fid,
+                   StorePhoto(ctx, id, in.at("photo").as_object(), stage, caption, "photo"));
+  // Known by its file id, as its address is (/presupuesto/fotos/{id}). A draft's photos are
+  // private with the draft; they enter the history when it is submitted.
+  if (p.Text("status") != "borrador")
+    RETURN_IF_ERROR(ctx.Audit("pp_photo", fid, "pp_project:" + std::to_string(id), nullptr,
+                              json::object{{"file_id", fid},
+                                           {"stage", stage},
+                                           {"caption", caption},
+                                           {"url", "/presupuesto/fotos/" + std::to_string(fid)}}));
+  return json::object{{"id", fid},
+                      {"project_id", id},
+                      {"stage", stage},
+                      {"url", "/presupuesto/fotos/" + std::to_string(fid)}};
 }
 
 // --- voting -----------------------------------------------------------------------------------
@@ -1003,7 +1297,7 @@ Result<json::value> ProjectList(ActionContext& ctx, const Input& in) {
   if (Has(in, "process")) {
     ASSIGN_OR_RETURN(db::Row proc, FindProcess(ctx.db, GetString(in, "process")));
     sql += " AND p.process_id = ?";
-    params.push_back(proc.Int("id"));
+    params.emplace_back(proc.Int("id"));
   }
   if (Has(in, "zone_id")) {
     sql += " AND p.zone_id = ?";
@@ -1052,14 +1346,20 @@ Result<json::value> ProjectShow(ActionContext& ctx, const Input& in) {
   p["voting_from"] = proc.Text("voting_from");
   p["voting_to"] = proc.Text("voting_to");
   p["results_published"] = proc.Int("results_published") != 0;
-  ASSIGN_OR_RETURN(db::Rows ph, ctx.db.Query("SELECT file_id, stage, caption FROM pp_photos WHERE "
-                                             "project_id = ? ORDER BY id",
+  // Whether the caller proposed it (pages offer its author the draft's edit links); the author's
+  // account itself is never shown.
+  p["mine"] =
+      ctx.who.user_id != 0 && !r.IsNull("author_id") && r.Int("author_id") == ctx.who.user_id;
+  ASSIGN_OR_RETURN(db::Rows ph, ctx.db.Query("SELECT file_id, stage, caption, created_at FROM "
+                                             "pp_photos WHERE project_id = ? ORDER BY id",
                                              {id}));
   json::array photos;
   for (const db::Row& f : ph)
-    photos.push_back(json::object{{"url", "/presupuesto/fotos/" + std::to_string(f.Int("file_id"))},
+    photos.push_back(json::object{{"id", f.Int("file_id")},
+                                  {"url", "/presupuesto/fotos/" + std::to_string(f.Int("file_id"))},
                                   {"stage", f.Text("stage")},
-                                  {"caption", f.Text("caption")}});
+                                  {"caption", f.Text("caption")},
+                                  {"added_on", f.Text("created_at").substr(0, 10)}});
   p["photos"] = std::move(photos);
   ASSIGN_OR_RETURN(db::Rows ex, ctx.db.Query("SELECT id, reported_on, milestone, physical_pct, "
                                              "financial_pct, contract_ref, delay_reason FROM "
@@ -1320,6 +1620,24 @@ void RegisterActions(Registry& reg) {
        .check = DatesInOrder,
        .handle = ProcessCreate});
   reg.AddAction(
+      {.name = "pp.process.update",
+       .mutating = true,
+       .roles = kOffice,
+       .input = {IdField("id").Required().Options("pp.process.options"),
+                 IntField("year").Required().Range(2000, 2100),
+                 StringField("title", 200).Required(), TextField("description", 5000),
+                 DateField("proposals_from").Required(), DateField("proposals_to").Required(),
+                 DateField("voting_from").Required(), DateField("voting_to").Required(),
+                 DateField("execution_from"),
+                 EnumField("counting_rule", {"greedy", "mes"}).Required()},
+       .check = DatesInOrder,
+       .handle = ProcessUpdate,
+       .prefill = "pp.process.values"});
+  reg.AddAction({.name = "pp.process.values",
+                 .roles = kOffice,
+                 .input = {IdField("id").Required()},
+                 .handle = ProcessValues});
+  reg.AddAction(
       {.name = "pp.zone.create",
        .mutating = true,
        .roles = kOffice,
@@ -1330,6 +1648,27 @@ void RegisterActions(Registry& reg) {
                  EnumField("vote_rule", {"aprobacion", "mochila", "puntos"}).Required(),
                  IntField("max_choices").Range(1, 50), IntField("max_points").Range(1, 1000)},
        .handle = ZoneCreate});
+  reg.AddAction(
+      {.name = "pp.zone.update",
+       .mutating = true,
+       .roles = kOffice,
+       .input = {IdField("id").Required().Options("pp.zone.options"),
+                 StringField("name", 120).Required(),
+                 EnumField("kind", {"delegacion", "rural", "colonia"}).Required(),
+                 IntField("budget").Required().Range(1, 1e12),
+                 EnumField("vote_rule", {"aprobacion", "mochila", "puntos"}).Required(),
+                 IntField("max_choices").Range(1, 50), IntField("max_points").Range(1, 1000)},
+       .handle = ZoneUpdate,
+       .prefill = "pp.zone.values"});
+  reg.AddAction({.name = "pp.zone.values",
+                 .roles = kOffice,
+                 .input = {IdField("id").Required()},
+                 .handle = [](ActionContext& ctx, const Input& in) -> Result<json::value> {
+                   ASSIGN_OR_RETURN(db::Row z, FindZone(ctx.db, GetInt(in, "id")));
+                   json::object o = ZoneJson(z);
+                   o.erase("process_id");
+                   return o;
+                 }});
   reg.AddAction({.name = "pp.category.create",
                  .mutating = true,
                  .roles = kOffice,
@@ -1347,6 +1686,31 @@ void RegisterActions(Registry& reg) {
                  .input = {IdField("id").Required(), DateField("submitted_on").NotInForms()},
                  .authorize = AuthorOfDraft,
                  .handle = ProposalSubmit});
+  std::vector<Field> proposal_update = {IdField("id").Required()};
+  for (const Field& f : ProposalFields())
+    if (f.name != "process_id" && f.name != "photo" && f.name != "example")
+      proposal_update.push_back(f);
+  reg.AddAction({.name = "pp.proposal.update",
+                 .mutating = true,
+                 .roles = kResidents,
+                 .input = proposal_update,
+                 .check = ProposalCheck,
+                 .authorize = ProposalEditor,
+                 .handle = ProposalUpdate,
+                 .prefill = "pp.proposal.values"});
+  reg.AddAction({.name = "pp.proposal.values",
+                 .roles = kResidents,
+                 .input = {IdField("id").Required()},
+                 .authorize = ProjectVisible,
+                 .handle = ProposalValues});
+  reg.AddAction(
+      {.name = "pp.photo.add",
+       .mutating = true,
+       .roles = kResidents,
+       .input = {IdField("project_id").Required(), FileField("photo", kMaxPhotoBytes).Required(),
+                 StringField("caption", 300).Required()},
+       .authorize = PhotoAdder,
+       .handle = PhotoAdd});
   reg.AddAction(
       {.name = "pp.proposal.review",
        .mutating = true,
@@ -1387,7 +1751,7 @@ void RegisterActions(Registry& reg) {
                            NumberField("physical_pct").Required().Range(0, 100),
                            NumberField("financial_pct").Required().Range(0, 100),
                            StringField("contract_ref", 120), TextField("delay_reason", 2000),
-                           FileField("photo", 5 * 1024 * 1024)},
+                           FileField("photo", kMaxPhotoBytes)},
                  .handle = ExecutionReport});
   reg.AddAction({.name = "pp.pb.import",
                  .mutating = true,
@@ -1415,15 +1779,7 @@ void RegisterActions(Registry& reg) {
   reg.AddAction({.name = "pp.project.show",
                  .roles = Everyone(),
                  .input = {IdField("id").Required()},
-                 // A draft is seen only by its author and by staff.
-                 .authorize = [](ActionContext& ctx, const Input& in) -> Status {
-                   ASSIGN_OR_RETURN(db::Row p, FindProject(ctx.db, GetInt(in, "id")));
-                   if (p.Text("status") != "borrador" || ctx.who.system ||
-                       ctx.who.role >= Role::kEnlace ||
-                       (ctx.who.user_id && p.Int("author_id") == ctx.who.user_id))
-                     return Status::Ok();
-                   return Status::NotFound("El proyecto no existe");
-                 },
+                 .authorize = ProjectVisible,
                  .handle = ProjectShow});
   reg.AddAction({.name = "pp.project.mine",
                  .roles = kResidents,
@@ -1456,14 +1812,18 @@ void RegisterActions(Registry& reg) {
                  .roles = Everyone(),
                  .input = {IdField("id").Required()},
                  .handle = [](ActionContext& ctx, const Input& in) -> Result<json::value> {
-                   // Only photos of submitted proposals are public.
+                   // Photos of submitted proposals are public; a draft's, like the draft, are
+                   // seen by its author and by staff.
                    ASSIGN_OR_RETURN(
                        db::Row f,
-                       ctx.db.QueryOne("SELECT f.name, f.content_type, f.data, f.sha256 FROM "
-                                       "pp_photos ph JOIN files f ON f.id = ph.file_id JOIN "
-                                       "pp_projects p ON p.id = ph.project_id WHERE f.id = ? "
-                                       "AND p.status <> 'borrador'",
+                       ctx.db.QueryOne("SELECT f.name, f.content_type, f.data, f.sha256, "
+                                       "p.status, p.author_id FROM pp_photos ph JOIN files f ON "
+                                       "f.id = ph.file_id JOIN pp_projects p ON p.id = "
+                                       "ph.project_id WHERE f.id = ?",
                                        {GetInt(in, "id")}, "La foto no existe"));
+                   if (f.Text("status") == "borrador" && !ctx.who.system && !IsStaff(ctx.who) &&
+                       !(ctx.who.user_id && f.Int("author_id") == ctx.who.user_id))
+                     return Status::NotFound("La foto no existe");
                    return json::object{{"name", f.Text("name")},
                                        {"content_type", f.Text("content_type")},
                                        {"data", f.Text("data")},
@@ -1480,7 +1840,9 @@ void RegisterActions(Registry& reg) {
                  .roles = Everyone(),
                  .handle = [](ActionContext& ctx, const Input&) {
                    return Options(ctx,
-                                  "SELECT z.id, p.year || ' · ' || z.name AS name FROM "
+                                  // The process's title, not only its year: two processes
+                                  // of one year (an extraordinary one) may share zone names.
+                                  "SELECT z.id, p.title || ' · ' || z.name AS name FROM "
                                   "pp_zones z JOIN pp_processes p ON p.id = z.process_id "
                                   "ORDER BY p.year DESC, z.name");
                  }});

@@ -37,11 +37,13 @@ class PpTest : public ::testing::Test {
     ASSERT_TRUE(app.ok()) << app.status().ToString();
     app_ = std::move(app.value()).release();
     ASSERT_TRUE(app_->Migrate().ok());
-    for (const char* email : {"ana@example.org", "beto@example.org"}) {
+    // Users 1 and 2 are residents, 3 works in the participatory-budget office.
+    for (const char* email : {"ana@example.org", "beto@example.org", "carla@example.org"}) {
+      bool staff = std::string(email) == "carla@example.org";
       auto u = app_->dispatcher().Run(Db(), Principal::System(), "users.create",
                                       json::object{{"email", email},
                                                    {"name", email},
-                                                   {"role", "ciudadano"},
+                                                   {"role", staff ? "secretariado" : "ciudadano"},
                                                    {"password", "contrasena-larga"}});
       ASSERT_TRUE(u.ok()) << u.status().ToString();
     }
@@ -125,6 +127,13 @@ class PpTest : public ::testing::Test {
     p.unit_id = 1;
     return p;
   }
+  static Principal Office() {
+    Principal p;
+    p.user_id = 3;
+    p.role = Role::kSecretariado;
+    p.email = "carla@example.org";
+    return p;
+  }
   static std::string Csv(const std::vector<int64_t>& ids) {
     std::string s;
     for (int64_t id : ids) s += (s.empty() ? "" : ",") + std::to_string(id);
@@ -141,12 +150,14 @@ class PpTest : public ::testing::Test {
     auto n = Db().Query(
         "SELECT (SELECT COUNT(*) FROM pp_ballots) AS b, (SELECT COUNT(*) FROM pp_ballot_items) "
         "AS i, (SELECT COUNT(*) FROM pp_voters) AS v, (SELECT COUNT(*) FROM pp_projects) AS p, "
-        "(SELECT COUNT(*) FROM audit_log) AS a, (SELECT rev FROM meta_revision WHERE id = 1) AS r");
+        "(SELECT COUNT(*) FROM audit_log) AS a, (SELECT rev FROM meta_revision WHERE id = 1) AS r, "
+        "(SELECT COUNT(*) FROM pp_photos) AS ph, (SELECT COUNT(*) FROM files) AS f");
     if (!n.ok()) return "error";
     const db::Row& r = (*n)[0];
     return std::to_string(r.Int("b")) + "/" + std::to_string(r.Int("i")) + "/" +
            std::to_string(r.Int("v")) + "/" + std::to_string(r.Int("p")) + "/" +
-           std::to_string(r.Int("a")) + "/" + std::to_string(r.Int("r"));
+           std::to_string(r.Int("a")) + "/" + std::to_string(r.Int("r")) + "/" +
+           std::to_string(r.Int("ph")) + "/" + std::to_string(r.Int("f"));
   }
 
   static web::App* app_;
@@ -602,6 +613,406 @@ TEST_F(PpTest, ResultsStayHiddenWhileVotingAndExecutionOnlyForWinners) {
   ASSERT_TRUE(shown.ok());
   ASSERT_EQ(shown->at("execution").as_array().size(), 1u);
   EXPECT_EQ(shown->at("execution").as_array()[0].at("contract_ref"), "OP-2026-014");
+}
+
+// --- editing processes, zones and proposals; photos --------------------------------------------
+
+// The fields of pp.process.update with the process's current values, to change one at a time.
+json::object ProcessForm(const json::value& shown) {
+  json::object in{{"id", shown.at("id")}};
+  for (const char* k : {"year", "title", "description", "proposals_from", "proposals_to",
+                        "voting_from", "voting_to", "execution_from", "counting_rule"})
+    if (const json::value* v = shown.as_object().if_contains(k);
+        v && !(v->is_string() && v->as_string().empty()))
+      in[k] = *v;
+  return in;
+}
+
+json::object ZoneForm(const json::value& z) {
+  json::object in;
+  for (const char* k : {"id", "name", "kind", "budget", "vote_rule", "max_choices", "max_points"})
+    in[k] = z.at(k);
+  return in;
+}
+
+TEST_F(PpTest, StaffEditAProcessBeforeVotingWithTheSameRulesAsCreating) {
+  int64_t proc =
+      MakeProcess("editable", "2026-11-01", "2026-11-30", "2026-12-10", "2026-12-20", "greedy");
+  auto values = As(Office(), "pp.process.values", {{"id", proc}});
+  ASSERT_TRUE(values.ok()) << values.status().ToString();
+  EXPECT_EQ(values->at("voting_from"), "2026-12-10");
+  EXPECT_FALSE(values->as_object().contains("slug"));
+  json::object form = ProcessForm(*values);
+  std::string before = Trace();
+  struct Case {
+    const char* what;
+    json::object change;
+    StatusCode code;
+    const char* field;
+  };
+  std::vector<Case> bad = {
+      {"phases out of order",
+       {{"voting_from", "2026-11-15"}},
+       StatusCode::kInvalidArgument,
+       "voting_from"},
+      {"execution before voting ends",
+       {{"execution_from", "2026-12-01"}},
+       StatusCode::kInvalidArgument,
+       "execution_from"},
+      {"voting ending in the past",
+       {{"proposals_from", "2026-01-01"},
+        {"proposals_to", "2026-01-31"},
+        {"voting_from", "2026-02-01"},
+        {"voting_to", "2026-02-10"}},
+       StatusCode::kInvalidArgument,
+       "voting_to"},
+      {"unknown counting rule",
+       {{"counting_rule", "sorteo"}},
+       StatusCode::kInvalidArgument,
+       "counting_rule"},
+      {"empty title", {{"title", ""}}, StatusCode::kInvalidArgument, "title"},
+  };
+  for (const Case& c : bad) {
+    json::object in = form;
+    for (const auto& kv : c.change) in[kv.key()] = kv.value();
+    auto r = As(Office(), "pp.process.update", in);
+    ASSERT_FALSE(r.ok()) << c.what;
+    EXPECT_EQ(r.status().code(), c.code) << c.what << ": " << r.status().ToString();
+    bool named = false;
+    for (const FieldError& f : r.status().fields()) named |= f.field == c.field;
+    EXPECT_TRUE(named) << c.what << ": " << r.status().ToString();
+    EXPECT_EQ(Trace(), before) << c.what;
+  }
+  EXPECT_EQ(As(Office(), "pp.process.update",
+               [&] {
+                 json::object in = form;
+                 in["id"] = 999999;
+                 return in;
+               }())
+                .status()
+                .code(),
+            StatusCode::kNotFound);
+  // Registration extended by a week and the rule changed: fine before voting, and audited.
+  form["title"] = "Proceso editado";
+  form["proposals_to"] = "2026-12-07";
+  form["counting_rule"] = "mes";
+  auto ok = As(Office(), "pp.process.update", form);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->at("slug"), "editable");
+  auto shown = Sys("pp.process.show", {{"process", "editable"}});
+  ASSERT_TRUE(shown.ok());
+  EXPECT_EQ(shown->at("title"), "Proceso editado");
+  EXPECT_EQ(shown->at("proposals_to"), "2026-12-07");
+  EXPECT_EQ(shown->at("counting_rule"), "mes");
+  auto audit = Db().Query(
+      "SELECT before_json, after_json FROM audit_log WHERE action = 'pp.process.update' AND "
+      "entity_id = ?",
+      {proc});
+  ASSERT_TRUE(audit.ok());
+  ASSERT_EQ(audit->size(), 1u);
+  EXPECT_NE((*audit)[0].Text("before_json").find("2026-11-30"), std::string::npos);
+  EXPECT_NE((*audit)[0].Text("after_json").find("2026-12-07"), std::string::npos);
+}
+
+TEST_F(PpTest, OnceVotingStartedAProcessKeepsItsRulesButNotItsWording) {
+  auto values = As(Office(), "pp.process.values", {{"id", voting_}});
+  ASSERT_TRUE(values.ok());
+  json::object form = ProcessForm(*values);
+  std::string before = Trace();
+  for (auto [field, value] :
+       std::vector<std::pair<const char*, json::value>>{{"counting_rule", "mes"},
+                                                        {"voting_to", "2026-12-31"},
+                                                        {"voting_from", "2026-11-16"},
+                                                        {"year", 2027},
+                                                        {"proposals_from", "2026-06-02"}}) {
+    json::object in = form;
+    in[field] = value;
+    auto r = As(Office(), "pp.process.update", in);
+    EXPECT_EQ(r.status().code(), StatusCode::kConflict) << field << ": " << r.status().ToString();
+    EXPECT_EQ(Trace(), before) << field;
+  }
+  form["description"] = "Votación en línea y en módulos";
+  form["execution_from"] = "2027-03-01";
+  auto ok = As(Office(), "pp.process.update", form);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  auto shown = Sys("pp.process.show", {{"process", "votando"}});
+  EXPECT_EQ(shown->at("description"), "Votación en línea y en módulos");
+  EXPECT_EQ(shown->at("execution_from"), "2027-03-01");
+  EXPECT_EQ(shown->at("phase"), "votacion");
+  // Back as it was, for the other tests.
+  form.erase("execution_from");
+  form.erase("description");
+  ASSERT_TRUE(As(Office(), "pp.process.update", form).ok());
+}
+
+TEST_F(PpTest, ZoneEditsKeepTheBallotOnceVotingStarted) {
+  int64_t proc =
+      MakeProcess("zonas", "2026-11-01", "2026-11-30", "2026-12-10", "2026-12-20", "greedy");
+  int64_t a = MakeZone(proc, "Norte", 5000, "aprobacion");
+  MakeZone(proc, "Sur", 5000, "aprobacion");
+  auto values = As(Office(), "pp.zone.values", {{"id", a}});
+  ASSERT_TRUE(values.ok()) << values.status().ToString();
+  json::object form = ZoneForm(*values);
+  std::string before = Trace();
+  struct Case {
+    const char* what;
+    const char* field;
+    json::value value;
+  };
+  for (const Case& c : std::vector<Case>{{"zero budget", "budget", 0},
+                                         {"negative budget", "budget", -100},
+                                         {"budget that is not a number", "budget", "mucho"},
+                                         {"name of another zone", "name", "Sur"},
+                                         {"unknown rule", "vote_rule", "sorteo"},
+                                         {"no choices", "max_choices", 0}}) {
+    json::object in = form;
+    in[c.field] = c.value;
+    auto r = As(Office(), "pp.zone.update", in);
+    ASSERT_FALSE(r.ok()) << c.what;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << c.what;
+    bool named = false;
+    for (const FieldError& f : r.status().fields()) named |= f.field == c.field;
+    EXPECT_TRUE(named) << c.what << ": " << r.status().ToString();
+    EXPECT_EQ(Trace(), before) << c.what;
+  }
+  // Before voting: budget and rule may change; the zone stays in its process.
+  form["budget"] = 7000;
+  form["vote_rule"] = "mochila";
+  form["name"] = "Norte Poniente";
+  form["process_id"] = voting_;  // not a field of the update: ignored
+  auto ok = As(Office(), "pp.zone.update", form);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  auto z = As(Office(), "pp.zone.values", {{"id", a}});
+  EXPECT_EQ(z->at("budget").as_int64(), 7000);
+  EXPECT_EQ(z->at("name"), "Norte Poniente");
+  auto shown = Sys("pp.process.show", {{"process", "zonas"}});
+  EXPECT_EQ(shown->at("budget").as_int64(), 12000);
+  // During voting: the budget and the ballot are fixed, the name is not.
+  auto vz = As(Office(), "pp.zone.values", {{"id", approval_}});
+  json::object vform = ZoneForm(*vz);
+  before = Trace();
+  for (auto [field, value] : std::vector<std::pair<const char*, json::value>>{
+           {"budget", 2000}, {"vote_rule", "puntos"}, {"max_choices", 3}}) {
+    json::object in = vform;
+    in[field] = value;
+    EXPECT_EQ(As(Office(), "pp.zone.update", in).status().code(), StatusCode::kConflict) << field;
+    EXPECT_EQ(Trace(), before) << field;
+  }
+  vform["kind"] = "colonia";
+  ASSERT_TRUE(As(Office(), "pp.zone.update", vform).ok());
+  vform["kind"] = "delegacion";
+  ASSERT_TRUE(As(Office(), "pp.zone.update", vform).ok());
+}
+
+json::object DraftFields(int64_t process, int64_t zone) {
+  return {{"process_id", process},
+          {"zone_id", zone},
+          {"title", "Bancas en el jardín"},
+          {"description", "Diez bancas de concreto"},
+          {"lat", 21.12},
+          {"lng", -101.68},
+          {"estimated_cost", 90000}};
+}
+
+json::object EditFields(int64_t id, int64_t zone) {
+  return {{"id", id},
+          {"zone_id", zone},
+          {"title", "Bancas y sombra en el jardín"},
+          {"description", "Diez bancas y dos pérgolas"},
+          {"colonia", "Centro"},
+          {"lat", 21.121},
+          {"lng", -101.681},
+          {"estimated_cost", 150000}};
+}
+
+TEST_F(PpTest, TheAuthorEditsTheirDraftUntilItIsSubmittedThenStaffUntilTheReview) {
+  Principal ana = Citizen(1), beto = Citizen(2);
+  int64_t id = Id(As(ana, "pp.proposal.create", DraftFields(open_, open_zone_)));
+  auto values = As(ana, "pp.proposal.values", {{"id", id}});
+  ASSERT_TRUE(values.ok()) << values.status().ToString();
+  EXPECT_EQ(values->at("title"), "Bancas en el jardín");
+  EXPECT_EQ(As(beto, "pp.proposal.values", {{"id", id}}).status().code(), StatusCode::kNotFound);
+  std::string audit_before = Trace();
+  auto edited = As(ana, "pp.proposal.update", EditFields(id, open_zone_));
+  ASSERT_TRUE(edited.ok()) << edited.status().ToString();
+  auto shown = As(ana, "pp.project.show", {{"id", id}});
+  EXPECT_EQ(shown->at("title"), "Bancas y sombra en el jardín");
+  EXPECT_EQ(shown->at("estimated_cost").as_int64(), 150000);
+  EXPECT_TRUE(shown->at("mine").as_bool());
+  // A draft is private: its edits are not in the public history (only the revision moved).
+  auto n = Db().Query("SELECT COUNT(*) AS n FROM audit_log WHERE scope = ?",
+                      {"pp_project:" + std::to_string(id)});
+  EXPECT_EQ((*n)[0].Int("n"), 0);
+  // The search index follows the edit.
+  auto found = Sys("pp.project.list", {{"q", "pergolas"}});
+  EXPECT_TRUE(found.ok());
+
+  auto snapshot = [&] { return json::serialize(*Sys("pp.project.show", {{"id", id}})); };
+  std::string was = snapshot(), before = Trace();
+  struct Case {
+    const char* what;
+    Principal who;
+    json::object input;
+    StatusCode code;
+    const char* field;
+  };
+  json::object other_zone = EditFields(id, approval_);  // a zone of "votando"
+  json::object half_point = EditFields(id, open_zone_);
+  half_point.erase("lng");
+  json::object no_cost = EditFields(id, open_zone_);
+  no_cost["estimated_cost"] = 0;
+  json::object bad_category = EditFields(id, open_zone_);
+  bad_category["category_id"] = 999999;
+  std::vector<Case> cases = {
+      {"someone else's draft", beto, EditFields(id, open_zone_), StatusCode::kPermissionDenied, ""},
+      {"staff on a private draft", Office(), EditFields(id, open_zone_),
+       StatusCode::kPermissionDenied, ""},
+      {"a zone of another process", ana, other_zone, StatusCode::kInvalidArgument, "zone_id"},
+      {"latitude without longitude", ana, half_point, StatusCode::kInvalidArgument, "lng"},
+      {"no cost", ana, no_cost, StatusCode::kInvalidArgument, "estimated_cost"},
+      {"unknown category", ana, bad_category, StatusCode::kInvalidArgument, "category_id"},
+      {"unknown proposal", ana, EditFields(999999, open_zone_), StatusCode::kNotFound, ""},
+  };
+  for (const Case& c : cases) {
+    auto r = As(c.who, "pp.proposal.update", c.input);
+    ASSERT_FALSE(r.ok()) << c.what;
+    EXPECT_EQ(r.status().code(), c.code) << c.what << ": " << r.status().ToString();
+    if (*c.field) {
+      bool named = false;
+      for (const FieldError& f : r.status().fields()) named |= f.field == c.field;
+      EXPECT_TRUE(named) << c.what << ": " << r.status().ToString();
+    }
+    EXPECT_EQ(Trace(), before) << c.what;
+    EXPECT_EQ(snapshot(), was) << c.what;
+  }
+
+  // Submitted: the author can no longer change it; staff may correct it, in public.
+  ASSERT_TRUE(As(ana, "pp.proposal.submit", {{"id", id}}).ok());
+  before = Trace();
+  was = snapshot();
+  auto late = As(ana, "pp.proposal.update", EditFields(id, open_zone_));
+  EXPECT_EQ(late.status().code(), StatusCode::kConflict) << late.status().ToString();
+  EXPECT_EQ(Trace(), before);
+  EXPECT_EQ(snapshot(), was);
+  json::object fix = EditFields(id, open_zone_);
+  fix["colonia"] = "Barrio Arriba";
+  auto fixed = As(Office(), "pp.proposal.update", fix);
+  ASSERT_TRUE(fixed.ok()) << fixed.status().ToString();
+  auto history = Db().Query(
+      "SELECT role, before_json, after_json FROM audit_log WHERE action = 'pp.proposal.update' "
+      "AND entity_id = ?",
+      {id});
+  ASSERT_EQ(history->size(), 1u);
+  EXPECT_EQ((*history)[0].Text("role"), "secretariado");
+  EXPECT_NE((*history)[0].Text("before_json").find("Centro"), std::string::npos);
+  EXPECT_NE((*history)[0].Text("after_json").find("Barrio Arriba"), std::string::npos);
+
+  // Reviewed: nobody edits it any more.
+  ASSERT_TRUE(As(Office(), "pp.proposal.review",
+                 {{"id", id},
+                  {"technical_ok", true},
+                  {"legal_ok", true},
+                  {"financial_ok", true},
+                  {"official_cost", 160000}})
+                  .ok());
+  before = Trace();
+  EXPECT_EQ(As(Office(), "pp.proposal.update", fix).status().code(), StatusCode::kConflict);
+  EXPECT_EQ(Trace(), before);
+}
+
+// Small files with the signatures of each image type (the content past them does not matter to
+// the check, which reads the first bytes only).
+std::string Png() { return std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16) + "png-data"; }
+std::string Jpeg() { return std::string("\xFF\xD8\xFF\xE0\0\x10JFIF", 10) + "jpeg-data"; }
+std::string Webp() { return std::string("RIFF\x10\0\0\0WEBPVP8 ", 16) + "webp-data"; }
+
+json::object Photo(int64_t project, std::string data, std::string caption = "Vista del jardín",
+                   std::string name = "foto.png", std::string type = "image/png") {
+  json::object in{{"project_id", project},
+                  {"photo", json::object{{"name", name}, {"content_type", type}, {"data", data}}}};
+  if (!caption.empty()) in["caption"] = caption;
+  return in;
+}
+
+TEST_F(PpTest, PhotosAreCheckedByContentAndAddedByTheAuthorOrByStaff) {
+  Principal ana = Citizen(1), beto = Citizen(2);
+  int64_t id = Id(As(ana, "pp.proposal.create", DraftFields(open_, open_zone_)));
+  auto first = As(ana, "pp.photo.add", Photo(id, Png()));
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  int64_t file = first->at("id").as_int64();
+  // A draft's photo is as private as the draft.
+  EXPECT_TRUE(As(ana, "pp.photo.show", {{"id", file}}).ok());
+  EXPECT_EQ(As(Principal::Anonymous(), "pp.photo.show", {{"id", file}}).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(As(beto, "pp.photo.show", {{"id", file}}).status().code(), StatusCode::kNotFound);
+  // A JPEG whose sender did not say what it is is still a JPEG.
+  auto jpeg = As(ana, "pp.photo.add",
+                 Photo(id, Jpeg(), "Banca rota", "IMG_0001", "application/octet-stream"));
+  ASSERT_TRUE(jpeg.ok()) << jpeg.status().ToString();
+  auto served = As(ana, "pp.photo.show", {{"id", jpeg->at("id")}});
+  EXPECT_EQ(served->at("content_type"), "image/jpeg");
+  ASSERT_TRUE(As(ana, "pp.photo.add", Photo(id, Webp(), "Desde la esquina", "f.webp")).ok());
+
+  std::string before = Trace();
+  struct Case {
+    const char* what;
+    Principal who;
+    json::object input;
+    StatusCode code;
+    const char* field;
+  };
+  std::vector<Case> cases = {
+      {"an HTML page called .jpg", ana,
+       Photo(id, "<html><script>alert(1)</script></html>", "x", "foto.jpg", "image/jpeg"),
+       StatusCode::kInvalidArgument, "photo"},
+      {"a PDF", ana, Photo(id, "%PDF-1.7\n...", "x", "doc.pdf", "application/pdf"),
+       StatusCode::kInvalidArgument, "photo"},
+      {"a GIF", ana, Photo(id, "GIF89a....", "x", "a.gif", "image/gif"),
+       StatusCode::kInvalidArgument, "photo"},
+      {"too big", ana, Photo(id, Png() + std::string(5 * 1024 * 1024, 'x')),
+       StatusCode::kInvalidArgument, "photo"},
+      {"empty file", ana, Photo(id, ""), StatusCode::kInvalidArgument, "photo"},
+      {"no caption", ana, Photo(id, Png(), ""), StatusCode::kInvalidArgument, "caption"},
+      {"someone else's draft", beto, Photo(id, Png()), StatusCode::kPermissionDenied, ""},
+      {"staff on a private draft", Office(), Photo(id, Png()), StatusCode::kPermissionDenied, ""},
+      {"unknown project", ana, Photo(999999, Png()), StatusCode::kNotFound, ""},
+  };
+  for (const Case& c : cases) {
+    auto r = As(c.who, "pp.photo.add", c.input);
+    ASSERT_FALSE(r.ok()) << c.what;
+    EXPECT_EQ(r.status().code(), c.code) << c.what << ": " << r.status().ToString();
+    if (*c.field) {
+      bool named = false;
+      for (const FieldError& f : r.status().fields()) named |= f.field == c.field;
+      EXPECT_TRUE(named) << c.what << ": " << r.status().ToString();
+    }
+    EXPECT_EQ(Trace(), before) << c.what;
+  }
+  auto big = As(ana, "pp.photo.add", Photo(id, Png() + std::string(5 * 1024 * 1024, 'x')));
+  EXPECT_NE(big.status().fields()[0].message.find("5 MB"), std::string::npos)
+      << big.status().ToString();
+
+  // Submitted: the author's photos are public; new ones come from staff, at any stage.
+  ASSERT_TRUE(As(ana, "pp.proposal.submit", {{"id", id}}).ok());
+  EXPECT_TRUE(As(Principal::Anonymous(), "pp.photo.show", {{"id", file}}).ok());
+  before = Trace();
+  EXPECT_EQ(As(ana, "pp.photo.add", Photo(id, Png())).status().code(), StatusCode::kConflict);
+  EXPECT_EQ(As(beto, "pp.photo.add", Photo(id, Png())).status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(Trace(), before);
+  auto staff = As(Office(), "pp.photo.add", Photo(id, Png(), "Visita técnica al predio"));
+  ASSERT_TRUE(staff.ok()) << staff.status().ToString();
+  auto shown = As(Principal::Anonymous(), "pp.project.show", {{"id", id}});
+  ASSERT_TRUE(shown.ok());
+  const json::array& photos = shown->at("photos").as_array();
+  ASSERT_EQ(photos.size(), 4u);
+  EXPECT_EQ(photos[0].at("caption"), "Vista del jardín");
+  EXPECT_EQ(photos[3].at("caption"), "Visita técnica al predio");
+  EXPECT_EQ(photos[3].at("stage"), "propuesta");
+  auto audited =
+      Db().Query("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'pp.photo.add' AND scope = ?",
+                 {"pp_project:" + std::to_string(id)});
+  EXPECT_EQ((*audited)[0].Int("n"), 1);
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 // The participatory-budget pages, downloads and JSON API. Each handler runs read actions through
 // the dispatcher and turns their JSON into a view; the vote form posts to the voting actions.
 // Every page works without JavaScript: the project list is the primary view on a phone, and
-// each project with a location links to OpenStreetMap instead of depending on map tiles.
+// each project with a location links to OpenStreetMap. Where tiles are configured, a map
+// (assets/static/mapa.js, Leaflet with clustering) sits next to the list as an aid; it is
+// drawn from the same filtered projects (as GeoJSON) and the page loses nothing without it.
 #include <algorithm>
 #include <cstdio>
 
@@ -69,6 +71,26 @@ void DecorateProject(RequestContext& ctx, json::object& p) {
   }
 }
 
+bool IsOffice(const RequestContext& ctx) {
+  return ctx.who.role == Role::kSecretariado || ctx.who.role == Role::kAdmin;
+}
+bool IsStaff(const RequestContext& ctx) { return ctx.who.role >= Role::kEnlace; }
+
+// The note after a form sent from these pages came back here (?hecho=action), when the catalogue
+// has one for that action.
+std::string DoneMessage(RequestContext& ctx) {
+  std::string action = ctx.Query("hecho");
+  if (action.empty()) return "";
+  std::string key = "done." + action;
+  std::string msg = ctx.T(key);
+  return msg == key ? "" : msg;
+}
+
+// A link to the generic form of `action`, coming back to `back` afterwards.
+std::string FormLink(std::string_view action, std::string query, std::string_view back) {
+  return "/panel/accion/" + std::string(action) + "?" + query + "&next=" + std::string(back);
+}
+
 // --- processes -------------------------------------------------------------------------------
 
 http::Response Home(RequestContext& ctx) {
@@ -80,19 +102,32 @@ http::Response Home(RequestContext& ctx) {
     p["phase_label"] = ctx.T("pp.phase." + Str(p["phase"]));
     p["budget_label"] = text::FormatMxn(Num(p["budget"]), ctx.lang);
     p["voting"] = Str(p["phase"]) == "votacion";
+    if (Str(p["phase"]) == "registro")
+      p["propose_url"] =
+          FormLink("pp.proposal.create", "process_id=" + Str(p["id"]), "/presupuesto");
     list.push_back(std::move(p));
   }
+  json::object view{{"processes", list}, {"done", DoneMessage(ctx)}};
+  // A resident's own proposals, drafts included: where they come back to edit and submit them.
+  if (ctx.who.authenticated() && !ctx.who.system) {
+    auto mine = ctx.Run("pp.project.mine", json::object{});
+    if (!mine.ok()) return ctx.Error(mine.status());
+    json::array projects;
+    for (auto& v : mine->as_array()) {
+      json::object o = v.as_object();
+      DecorateProject(ctx, o);
+      projects.push_back(std::move(o));
+    }
+    view["mine"] = std::move(projects);
+    view["logged_in"] = true;
+  }
   ctx.cacheable = true;
-  return ctx.Page("pp_home", json::object{{"processes", list}}, ctx.T("pp_title"));
+  return ctx.Page("pp_home", std::move(view), ctx.T("pp_title"));
 }
 
-http::Response ProcessPage(RequestContext& ctx) {
-  std::string key = ctx.Param("proceso");
-  auto r = ctx.Run("pp.process.show", json::object{{"process", key}});
-  if (!r.ok()) return ctx.Error(r.status());
-  json::object& p = r->as_object();
-  // Filters come from the query string and are validated by the list action.
-  json::object filter{{"process", key}};
+// The projects of a process filtered by the page's query string (validated by the list action).
+Result<json::value> FilteredProjects(RequestContext& ctx, const std::string& process) {
+  json::object filter{{"process", process}};
   for (auto [q, f] : std::vector<std::pair<const char*, const char*>>{{"zona", "zone_id"},
                                                                       {"categoria", "category_id"},
                                                                       {"estado", "status"},
@@ -100,21 +135,46 @@ http::Response ProcessPage(RequestContext& ctx) {
                                                                       {"costo_max", "max_cost"},
                                                                       {"q", "q"}})
     if (!ctx.Query(q).empty()) filter[f] = ctx.Query(q);
-  auto list = ctx.Run("pp.project.list", filter);
+  return ctx.Run("pp.project.list", filter);
+}
+
+// The keys the map partial reads (assets/templates/map.html), every one present.
+json::object MapView(std::string id, std::string label) {
+  return {{"id", std::move(id)}, {"label", std::move(label)}, {"src", ""}, {"data_id", ""},
+          {"json", ""},          {"cluster_label", ""},       {"zoom", ""}};
+}
+
+// A line under the title in a map popup: zone, status and cost.
+std::string PopupDetail(const json::object& p) {
+  return Str(p.at("zone").at("name")) + " · " + Str(p.at("status_label")) + " · " +
+         Str(p.at("cost_label"));
+}
+
+http::Response ProcessPage(RequestContext& ctx) {
+  std::string key = ctx.Param("proceso");
+  auto r = ctx.Run("pp.process.show", json::object{{"process", key}});
+  if (!r.ok()) return ctx.Error(r.status());
+  json::object& p = r->as_object();
+  auto list = FilteredProjects(ctx, key);
   if (!list.ok()) return ctx.Error(list.status());
   json::array projects;
+  bool located = false;
   for (auto& v : list->as_array()) {
     json::object o = v.as_object();
     DecorateProject(ctx, o);
+    located = located || o.contains("map_url");
     projects.push_back(std::move(o));
   }
   bool results = Str(p["phase"]) == "resultados" || Str(p["phase"]) == "ejecucion";
   json::array zone_opts, cat_opts, status_opts;
+  std::string back = "/presupuesto/" + Str(p["slug"]);
+  bool office = IsOffice(ctx);
   for (auto& zv : p["zones"].as_array()) {
     json::object& z = zv.as_object();
     z["budget_label"] = text::FormatMxn(Num(z["budget"]), ctx.lang);
     z["rule_label"] = ctx.T("pp.rule." + Str(z["vote_rule"]));
     z["results"] = results;
+    if (office) z["edit_url"] = FormLink("pp.zone.update", "id=" + Str(z["id"]), back);
     zone_opts.push_back(json::object{{"value", Str(z["id"])},
                                      {"label", z["name"]},
                                      {"selected", Str(z["id"]) == ctx.Query("zona")}});
@@ -140,7 +200,24 @@ http::Response ProcessPage(RequestContext& ctx) {
                     {"status_options", status_opts},
                     {"q", ctx.Query("q")},
                     {"costo_min", ctx.Query("costo_min")},
-                    {"costo_max", ctx.Query("costo_max")}};
+                    {"costo_max", ctx.Query("costo_max")},
+                    {"office", office},
+                    {"done", DoneMessage(ctx)}};
+  if (office) {
+    view["edit_url"] = FormLink("pp.process.update", "id=" + Str(p["id"]), back);
+    view["add_zone_url"] = FormLink("pp.zone.create", "process_id=" + Str(p["id"]), back);
+  }
+  if (Str(p["phase"]) == "registro")
+    view["propose_url"] = FormLink("pp.proposal.create", "process_id=" + Str(p["id"]), back);
+  if (located) {
+    // The same filters, as GeoJSON: the map shows what the list shows.
+    json::object map = MapView("mapa-proyectos", ctx.T("pp_map_label"));
+    map["src"] = "/presupuesto/" + Str(p["slug"]) + "/proyectos.geojson" +
+                 (ctx.req.query.empty() ? "" : "?" + ctx.req.query);
+    map["cluster_label"] = ctx.T("pp_projects_word");
+    view["map"] = std::move(map);
+    view["uses_map"] = true;
+  }
   ctx.cacheable = true;
   return ctx.Page("pp_process", std::move(view), Str(p["title"]));
 }
@@ -193,7 +270,45 @@ http::Response ProjectPage(RequestContext& ctx) {
                                   {"ok", x.at("ok").as_bool()},
                                   {"reason", x.at("reason")}});
   }
+  // What the caller may do here, as the actions decide it (ProposalEditor, PhotoAdder in
+  // pp_model.cc); the links only spare people a refusal.
+  std::string status = Str(p["status"]);
+  bool mine = p["mine"].is_bool() && p["mine"].as_bool();
+  bool staff = IsStaff(ctx);
+  bool before_voting = phase == "registro" || phase == "revision";
+  std::string id = Str(p["id"]);
+  std::string back = "/presupuesto/proyectos/" + id;
+  json::array actions;
+  auto link = [&](const char* label, std::string url) {
+    actions.push_back(json::object{{"label", ctx.T(label)}, {"url", std::move(url)}});
+  };
+  if ((mine && status == "borrador") || (staff && status == "registrado" && before_voting))
+    link("pp_edit_proposal", FormLink("pp.proposal.update", "id=" + id, back));
+  if ((mine && status == "borrador") || (staff && status != "borrador"))
+    link("pp_add_photo", FormLink("pp.photo.add", "project_id=" + id, back));
+  if (staff && status == "registrado" && before_voting)
+    link("action.pp.proposal.review", FormLink("pp.proposal.review", "id=" + id, back));
+  if (staff && p["selected"].is_bool() && p["selected"].as_bool())
+    link("action.pp.execution.report", FormLink("pp.execution.report", "project_id=" + id, back));
+  json::array gallery;
+  for (auto& fv : p["photos"].as_array()) {
+    json::object f = fv.as_object();
+    f["stage_label"] = ctx.T("pp.photo_stage." + Str(f["stage"]));
+    f["date"] = text::FormatDate(Str(f["added_on"]), l);
+    // Photos sent with a proposal before captions were asked for have none.
+    if (Str(f["caption"]).empty()) f["caption"] = ctx.T("pp_photo_of") + " " + Str(p["title"]);
+    gallery.push_back(std::move(f));
+  }
+  bool can_submit = mine && status == "borrador" && phase == "registro";
   json::object view{{"p", p},
+                    {"actions", actions},
+                    {"can_submit", can_submit},
+                    {"submit_label", ctx.T("action.pp.proposal.submit")},
+                    {"has_actions", can_submit || !actions.empty()},
+                    {"draft", status == "borrador"},
+                    {"has_gallery", !gallery.empty()},
+                    {"gallery", gallery},
+                    {"done", DoneMessage(ctx)},
                     {"timeline", timeline},
                     {"has_review", !review.empty()},
                     {"review", review},
@@ -201,6 +316,16 @@ http::Response ProjectPage(RequestContext& ctx) {
                     {"latest", execution.empty() ? json::value(nullptr) : execution.back()},
                     {"has_votes", p.contains("votes")},
                     {"estimated_label", text::FormatMxn(Num(p["estimated_cost"]), l)}};
+  if (p.contains("map_url")) {
+    // One point, embedded in the page: no second request for a single marker.
+    json::object map = MapView("mapa-proyecto", ctx.T("pp_map_project_label"));
+    map["data_id"] = "mapa-proyecto-datos";
+    map["json"] = web::JsonForScript(json::array{json::object{
+        {"lat", p["lat"]}, {"lng", p["lng"]}, {"title", p["title"]}, {"detail", PopupDetail(p)}}});
+    map["zoom"] = "16";
+    view["map"] = std::move(map);
+    view["uses_map"] = true;
+  }
   ctx.cacheable = true;
   return ctx.Page("pp_project", std::move(view), Str(p["title"]));
 }
@@ -376,6 +501,41 @@ http::Response ZoneFile(RequestContext& ctx) {
   return ctx.Download(exporter::ToCsv(t), "text/csv; charset=utf-8", name);
 }
 
+// The process's projects with a location as a GeoJSON FeatureCollection (RFC 7946), filtered
+// like the page: open data for anyone, and what the page's map draws.
+http::Response ProjectsGeoJson(RequestContext& ctx) {
+  std::string key = ctx.Param("proceso");
+  auto list = FilteredProjects(ctx, key);
+  if (!list.ok()) return ctx.Error(list.status());
+  json::array features;
+  for (auto& v : list->as_array()) {
+    json::object o = v.as_object();
+    if (o["lat"].is_null() || o["lng"].is_null()) continue;
+    DecorateProject(ctx, o);
+    int64_t id = o["id"].as_int64();
+    features.push_back(json::object{
+        {"type", "Feature"},
+        {"id", id},
+        {"geometry",
+         {{"type", "Point"}, {"coordinates", json::array{Num(o["lng"]), Num(o["lat"])}}}},
+        {"properties",
+         {{"id", id},
+          {"title", o["title"]},
+          // Relative, so the link works behind any proxy; readers resolve it against this URL.
+          {"url", "/presupuesto/proyectos/" + std::to_string(id)},
+          {"zone", o["zone"].at("name")},
+          {"category", o["category"].is_null() ? json::value(nullptr) : o["category"].at("name")},
+          {"status", o["status_key"]},
+          {"cost", o["cost"]},
+          {"detail", PopupDetail(o)}}}});
+  }
+  http::Response r =
+      ctx.Json(json::object{{"type", "FeatureCollection"}, {"features", std::move(features)}});
+  r.content_type = "application/geo+json";
+  ctx.cacheable = true;
+  return r;
+}
+
 http::Response Photo(RequestContext& ctx) {
   auto r = ctx.Run("pp.photo.show", json::object{{"id", ctx.Param("id")}});
   if (!r.ok()) return ctx.Error(r.status());
@@ -486,6 +646,7 @@ void RegisterViews(Registry& reg) {
   reg.AddRoute({"GET", "/presupuesto/proyectos/{id}", ProjectPage});
   reg.AddRoute({"GET", "/presupuesto/fotos/{id}", Photo});
   reg.AddRoute({"GET", "/presupuesto/{proceso}", ProcessPage});
+  reg.AddRoute({"GET", "/presupuesto/{proceso}/proyectos.geojson", ProjectsGeoJson});
   reg.AddRoute({"GET", "/presupuesto/{proceso}/votar", VoteForm});
   reg.AddRoute({"POST", "/presupuesto/{proceso}/votar", VotePost});
   reg.AddRoute({"GET", "/presupuesto/{proceso}/resultados/{zona}", ResultsPage});
