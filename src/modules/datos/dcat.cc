@@ -108,55 +108,180 @@ std::string EncodeUri(std::string_view url) {
   return out;
 }
 
+// ---- reading package dicts -------------------------------------------------------------------
+
 namespace {
+
+const char kCatalogName[] = "DatA-LEÓN";
+const char kMunicipality[] = "Municipio de León, Guanajuato";
+
 std::string S(const json::object& o, std::string_view k) {
   const json::value* v = o.if_contains(k);
   return v && v->is_string() ? std::string(v->get_string()) : std::string();
 }
-}  // namespace
 
-json::object SchemaOrgDataset(const json::object& p, std::string_view site_url) {
+const json::object* Obj(const json::object& o, std::string_view k) {
+  const json::value* v = o.if_contains(k);
+  return v && v->is_object() ? &v->get_object() : nullptr;
+}
+
+const json::array& Arr(const json::object& o, std::string_view k) {
+  static const json::array kEmpty;
+  const json::value* v = o.if_contains(k);
+  return v && v->is_array() ? v->get_array() : kEmpty;
+}
+
+std::string Base(std::string_view site_url) {
   std::string base(site_url);
   while (!base.empty() && base.back() == '/') base.pop_back();
-  std::string page = base + "/datos/conjunto/" + S(p, "name");
-  json::object d{{"@context", "https://schema.org/"},
-                 {"@type", "Dataset"},
-                 {"@id", page},
-                 {"url", page},
-                 {"name", S(p, "title")},
-                 {"description", S(p, "notes").empty() ? S(p, "title") : S(p, "notes")},
-                 {"dateCreated", S(p, "metadata_created")},
-                 {"dateModified", S(p, "metadata_modified")},
-                 {"isAccessibleForFree", true}};
-  if (const json::value* lic = p.if_contains("license_url"); lic && lic->is_string())
-    d["license"] = *lic;
-  if (const json::value* org = p.if_contains("organization"); org && org->is_object())
-    d["publisher"] =
-        json::object{{"@type", "GovernmentOrganization"},
-                     {"name", org->as_object().at("title")},
-                     {"url", base + "/datos/organizaciones/" + S(org->as_object(), "name")}};
+  return base;
+}
+
+// The dataset's page by name (what people bookmark) and by id (stable across renames: the
+// page answers to either, so this is the dataset's identifier).
+std::string PageUrl(const std::string& base, const json::object& p) {
+  return base + "/datos/conjunto/" + S(p, "name");
+}
+std::string StableUrl(const std::string& base, const json::object& p) {
+  return base + "/datos/conjunto/" + S(p, "id");
+}
+
+// Our timestamps are UTC; the package dicts drop the zone letter for CKAN's clients.
+std::string Utc(const std::string& ckan_time) {
+  if (ckan_time.size() == 19 && ckan_time[10] == 'T') return ckan_time + "Z";
+  return ckan_time;
+}
+
+std::string OrgTitle(const json::object& p) {
+  const json::object* org = Obj(p, "organization");
+  return org ? S(*org, "title") : std::string();
+}
+
+size_t CodePoints(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+// Google asks for descriptions of at least 50 characters, DCAT-US for a non-empty one: a short
+// or missing description is completed with who publishes the dataset and where.
+std::string Description(const json::object& p) {
+  std::string plain = markdown::ToPlainText(S(p, "notes"));
+  if (CodePoints(plain) >= 50) return plain;
+  std::string out = plain.empty() ? S(p, "title") : plain;
+  if (!out.empty() && out.back() != '.') out += '.';
+  std::string org = OrgTitle(p);
+  out += std::string(out.empty() ? "" : " ") + "Conjunto de datos abiertos publicado" +
+         (org.empty() ? "" : " por " + org) + " en " + kCatalogName +
+         ", el catálogo de datos abiertos del " + kMunicipality + ".";
+  return out;
+}
+
+// Keywords: the dataset's own; without any, its themes' titles, then its publisher.
+std::vector<std::string> Keywords(const json::object& p) {
+  std::vector<std::string> out;
+  for (const auto& t : Arr(p, "tags"))
+    if (t.is_object() && !S(t.as_object(), "name").empty()) out.push_back(S(t.as_object(), "name"));
+  if (out.empty())
+    for (const auto& g : Arr(p, "groups"))
+      if (g.is_object() && !S(g.as_object(), "title").empty())
+        out.push_back(S(g.as_object(), "title"));
+  if (out.empty() && !OrgTitle(p).empty()) out.push_back(OrgTitle(p));
+  if (out.empty()) out.push_back("datos abiertos");
+  return out;
+}
+
+// A resource's absolute URL (download or link), or "" when it has none yet (a first upload
+// still in the ingest queue).
+std::string ResourceUrl(const std::string& base, const json::object& r) {
+  std::string url = S(r, "url");
+  if (url.empty()) return url;
+  if (url[0] == '/') {
+    // The file name is the one part of a download path that may hold any character.
+    size_t slash = url.rfind('/');
+    url = base + url.substr(0, slash + 1) + text::UrlEncode(url.substr(slash + 1));
+  }
+  return EncodeUri(url);
+}
+
+bool IsUpload(const json::object& r) { return S(r, "url_type") == "upload"; }
+
+}  // namespace
+
+// ---- schema.org ---------------------------------------------------------------------------------
+
+json::object SchemaOrgDataset(const json::object& p, std::string_view site_url) {
+  std::string base = Base(site_url);
+  std::string page = PageUrl(base, p);
+  std::string description = Description(p);
+  if (CodePoints(description) > 5000) {  // Google's limit, in characters
+    size_t cut = 0;
+    for (size_t chars = 0; chars < 4999 && cut < description.size(); ++chars) {
+      ++cut;
+      while (cut < description.size() &&
+             (static_cast<unsigned char>(description[cut]) & 0xC0) == 0x80)
+        ++cut;
+    }
+    description = description.substr(0, cut) + "…";
+  }
+  json::object d{
+      {"@context", "https://schema.org/"},
+      {"@type", "Dataset"},
+      {"@id", page},
+      {"url", page},
+      {"name", S(p, "title")},
+      {"description", description},
+      {"identifier", json::array{S(p, "id"), StableUrl(base, p)}},
+      {"inLanguage", "es-MX"},
+      {"dateCreated", Utc(S(p, "metadata_created"))},
+      {"dateModified", Utc(S(p, "metadata_modified"))},
+      {"isAccessibleForFree", true},
+      {"includedInDataCatalog",
+       json::object{{"@type", "DataCatalog"}, {"name", kCatalogName}, {"url", base + "/datos"}}}};
   json::array keywords;
-  for (const auto& t : p.at("tags").as_array()) keywords.push_back(t.at("name"));
-  if (!keywords.empty()) d["keywords"] = std::move(keywords);
+  for (const std::string& k : Keywords(p)) keywords.push_back(json::value(k));
+  d["keywords"] = std::move(keywords);
+  if (!S(p, "license_url").empty())
+    d["license"] = S(p, "license_url");
+  else if (!S(p, "license_title").empty())
+    d["license"] = json::object{{"@type", "CreativeWork"}, {"name", S(p, "license_title")}};
+  if (const json::object* org = Obj(p, "organization")) {
+    json::object o{{"@type", "Organization"},
+                   {"name", S(*org, "title")},
+                   {"url", base + "/datos/organizaciones/" + S(*org, "name")},
+                   {"parentOrganization",
+                    json::object{{"@type", "GovernmentOrganization"}, {"name", kMunicipality}}}};
+    d["creator"] = o;
+    d["publisher"] = std::move(o);
+  }
+  if (!S(p, "maintainer_email").empty())
+    d["maintainer"] =
+        json::object{{"@type", "Organization"},
+                     {"name", S(p, "maintainer").empty() ? OrgTitle(p) : S(p, "maintainer")},
+                     {"email", S(p, "maintainer_email")}};
   json::array dist;
-  for (const auto& rv : p.at("resources").as_array()) {
+  for (const auto& rv : Arr(p, "resources")) {
     const json::object& r = rv.as_object();
-    std::string url = S(r, "url");
-    if (url.empty()) continue;
-    if (url[0] == '/') url = base + url;
+    std::string url = ResourceUrl(base, r);
+    // Links without a declared format are usually web pages, not downloads.
+    if (url.empty() || (!IsUpload(r) && S(r, "format").empty())) continue;
     json::object o{
         {"@type", "DataDownload"},
         {"name", S(r, "name")},
         {"contentUrl", url},
         {"encodingFormat", S(r, "mimetype").empty() ? S(r, "format") : S(r, "mimetype")}};
+    if (!S(r, "description").empty()) o["description"] = S(r, "description");
+    if (r.contains("size") && r.at("size").is_int64())
+      o["contentSize"] = std::to_string(r.at("size").as_int64()) + " B";
+    if (!S(r, "last_modified").empty()) o["dateModified"] = Utc(S(r, "last_modified"));
     dist.push_back(std::move(o));
   }
   if (!dist.empty()) d["distribution"] = std::move(dist);
   if (!S(p, "spatial_coverage").empty())
     d["spatialCoverage"] = json::object{{"@type", "Place"}, {"name", S(p, "spatial_coverage")}};
-  if (!S(p, "temporal_start").empty())
-    d["temporalCoverage"] =
-        S(p, "temporal_start") + "/" + (S(p, "temporal_end").empty() ? ".." : S(p, "temporal_end"));
+  if (!S(p, "temporal_start").empty() || !S(p, "temporal_end").empty())
+    d["temporalCoverage"] = (S(p, "temporal_start").empty() ? ".." : S(p, "temporal_start")) + "/" +
+                            (S(p, "temporal_end").empty() ? ".." : S(p, "temporal_end"));
   return d;
 }
 

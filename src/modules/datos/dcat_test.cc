@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "modules/datos/catalog.h"
+
 namespace abierto::datos {
 namespace {
 
@@ -108,6 +110,69 @@ TEST(EncodeUri, EncodesWhatUrisMayNotHold) {
   EXPECT_EQ(EncodeUri("https://x.mx/año 2024.csv"), "https://x.mx/a%C3%B1o%202024.csv");
   EXPECT_EQ(EncodeUri("https://x.mx/a%20b"), "https://x.mx/a%20b");
   EXPECT_EQ(EncodeUri("https://x.mx/<a>{b}|\"c\"\\"), "https://x.mx/%3Ca%3E%7Bb%7D%7C%22c%22%5C");
+}
+
+// A package dict as datos.package.show gives it, with only what the description reads.
+boost::json::object Package(std::string notes) {
+  return boost::json::object{
+      {"id", "0b0c5a8e-1111-4222-8333-944455556666"},
+      {"name", "poblacion"},
+      {"title", "Población"},
+      {"notes", std::move(notes)},
+      {"metadata_created", "2025-01-02T03:04:05"},
+      {"metadata_modified", "2025-02-03T04:05:06"},
+      {"license_url", "https://creativecommons.org/licenses/by/4.0/"},
+      {"organization", boost::json::object{{"name", "ut"}, {"title", "Unidad de Transparencia"}}},
+      {"tags", boost::json::array{}},
+      {"groups", boost::json::array{boost::json::object{{"name", "g"}, {"title", "Gobierno"}}}},
+      {"resources", boost::json::array{}},
+      {"temporal_start", "2020-01-01"},
+      {"temporal_end", ""}};
+}
+
+size_t Chars(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+TEST(SchemaOrgDataset, ShortDescriptionsAreCompletedToFiftyCharacters) {
+  auto d = SchemaOrgDataset(Package(""), "https://datos.leon.gob.mx/");
+  std::string description(d.at("description").as_string());
+  EXPECT_GE(Chars(description), 50u);
+  EXPECT_EQ(description.rfind("Población. Conjunto de datos abiertos publicado por Unidad de "
+                              "Transparencia en DatA-LEÓN",
+                              0),
+            0u)
+      << description;
+  // Markdown is read as text, and a long enough description is kept as written.
+  std::string notes = "Habitantes por **colonia** según el censo, con su superficie y densidad.";
+  d = SchemaOrgDataset(Package(notes), "https://datos.leon.gob.mx");
+  EXPECT_EQ(d.at("description").as_string(),
+            "Habitantes por colonia según el censo, con su superficie y densidad.");
+}
+
+TEST(SchemaOrgDataset, LongDescriptionsAreCutAtFiveThousandCharacters) {
+  std::string notes;
+  while (Chars(notes) < 6000) notes += "ñandú ";
+  auto d = SchemaOrgDataset(Package(notes), "https://datos.leon.gob.mx");
+  std::string description(d.at("description").as_string());
+  EXPECT_EQ(Chars(description), 5000u);
+  EXPECT_EQ(description.substr(description.size() - 3), "…");
+}
+
+TEST(SchemaOrgDataset, RequiredPropertiesAndFallbacks) {
+  auto d = SchemaOrgDataset(Package(""), "https://datos.leon.gob.mx/");
+  EXPECT_EQ(d.at("@type"), "Dataset");
+  EXPECT_EQ(d.at("url"), "https://datos.leon.gob.mx/datos/conjunto/poblacion");
+  EXPECT_EQ(d.at("keywords"), (boost::json::array{"Gobierno"})) << "themes stand in for tags";
+  EXPECT_EQ(d.at("license"), "https://creativecommons.org/licenses/by/4.0/");
+  EXPECT_EQ(d.at("dateModified"), "2025-02-03T04:05:06Z");
+  EXPECT_EQ(d.at("temporalCoverage"), "2020-01-01/..");
+  EXPECT_EQ(d.at("creator").at("@type"), "Organization");
+  EXPECT_EQ(d.at("publisher").at("url"), "https://datos.leon.gob.mx/datos/organizaciones/ut");
+  EXPECT_EQ(d.at("includedInDataCatalog").at("name"), "DatA-LEÓN");
+  EXPECT_EQ(d.at("isAccessibleForFree"), true);
 }
 
 }  // namespace
