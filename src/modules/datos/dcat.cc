@@ -285,6 +285,138 @@ json::object SchemaOrgDataset(const json::object& p, std::string_view site_url) 
   return d;
 }
 
-void RegisterDcat(Registry&) {}
+// ---- DCAT-US (Project Open Data v1.1) -----------------------------------------------------------
+
+namespace {
+
+std::string DataPackageUrl(const std::string& base, const json::object& p) {
+  return base + "/dataset/" + S(p, "name") + "/datapackage.json";
+}
+
+bool InDatastore(const json::object& r) {
+  const json::value* v = r.if_contains("datastore_active");
+  return v && v->is_bool() && v->get_bool();
+}
+
+std::string JoinDates(const json::object& p) {
+  return S(p, "temporal_start") + "/" + S(p, "temporal_end");
+}
+bool HasPeriod(const json::object& p) {
+  return !S(p, "temporal_start").empty() && !S(p, "temporal_end").empty();
+}
+
+json::object PodDataset(const json::object& p, const std::string& base) {
+  std::string org = OrgTitle(p);
+  json::object d{
+      {"@type", "dcat:Dataset"},
+      {"title", S(p, "title")},
+      {"description", Description(p)},
+      {"identifier", StableUrl(base, p)},
+      {"accessLevel", "public"},
+      {"issued", Utc(S(p, "metadata_created"))},
+      {"modified", Utc(S(p, "metadata_modified"))},
+      {"landingPage", PageUrl(base, p)},
+      {"language", json::array{"es-MX"}},
+      {"publisher", json::object{{"@type", "org:Organization"},
+                                 {"name", org.empty() ? kMunicipality : org},
+                                 {"subOrganizationOf", json::object{{"@type", "org:Organization"},
+                                                                    {"name", kMunicipality}}}}}};
+  json::array keywords;
+  for (const std::string& k : Keywords(p)) keywords.push_back(json::value(k));
+  d["keyword"] = std::move(keywords);
+  json::object contact{
+      {"@type", "vcard:Contact"},
+      {"fn", S(p, "maintainer").empty() ? (org.empty() ? kCatalogName : org) : S(p, "maintainer")}};
+  if (!S(p, "maintainer_email").empty()) contact["hasEmail"] = "mailto:" + S(p, "maintainer_email");
+  d["contactPoint"] = std::move(contact);
+  if (!S(p, "license_url").empty()) d["license"] = EncodeUri(S(p, "license_url"));
+  if (!S(p, "spatial_coverage").empty()) d["spatial"] = S(p, "spatial_coverage");
+  if (HasPeriod(p)) d["temporal"] = JoinDates(p);
+  if (std::string f = FrequencyIso8601(S(p, "frequency")); !f.empty()) d["accrualPeriodicity"] = f;
+  json::array themes;
+  for (const auto& g : Arr(p, "groups"))
+    if (g.is_object() && !S(g.as_object(), "title").empty())
+      themes.push_back(json::value(S(g.as_object(), "title")));
+  if (!themes.empty()) d["theme"] = std::move(themes);
+  json::array dist;
+  bool described = false;
+  for (const auto& rv : Arr(p, "resources")) {
+    const json::object& r = rv.as_object();
+    std::string url = ResourceUrl(base, r);
+    if (url.empty()) continue;
+    json::object o{{"@type", "dcat:Distribution"}, {"title", S(r, "name")}};
+    if (IsUpload(r)) {
+      o["downloadURL"] = url;
+      o["mediaType"] = S(r, "mimetype").empty() ? "application/octet-stream" : S(r, "mimetype");
+    } else {
+      o["accessURL"] = url;
+    }
+    if (!S(r, "format").empty()) o["format"] = S(r, "format");
+    if (!S(r, "description").empty()) o["description"] = S(r, "description");
+    if (InDatastore(r)) {
+      // The Data Package holds this resource's Table Schema.
+      o["describedBy"] = DataPackageUrl(base, p);
+      o["describedByType"] = "application/json";
+      described = true;
+    }
+    dist.push_back(std::move(o));
+  }
+  if (!dist.empty()) d["distribution"] = std::move(dist);
+  if (described) {
+    d["describedBy"] = DataPackageUrl(base, p);
+    d["describedByType"] = "application/json";
+  }
+  return d;
+}
+
+// Every published dataset as a package dict (the search hides drafts from everyone: staff ask
+// for them explicitly), in name order so the documents are stable.
+Result<std::vector<json::object>> PublishedPackages(RequestContext& ctx) {
+  constexpr int64_t kPage = 1000;
+  std::vector<json::object> out;
+  for (int64_t start = 0;; start += kPage) {
+    ASSIGN_OR_RETURN(json::value r,
+                     ctx.Run("datos.package.search", json::object{{"rows", kPage},
+                                                                  {"start", start},
+                                                                  {"sort", "name asc"},
+                                                                  {"facet_field", "[]"}}));
+    const json::array& results = r.as_object().at("results").as_array();
+    for (const auto& p : results) out.push_back(p.as_object());
+    if (static_cast<int64_t>(results.size()) < kPage) break;
+  }
+  return out;
+}
+
+http::Response JsonError(RequestContext& ctx, const Status& s) {
+  ctx.cacheable = false;
+  std::string message = s.code() == StatusCode::kInternal ? "Error interno" : s.message();
+  if (s.code() == StatusCode::kInternal) fprintf(stderr, "internal: %s\n", s.ToString().c_str());
+  return ctx.Json(
+      json::object{{"error", json::object{{"code", s.CodeName()}, {"message", message}}}},
+      s.HttpStatus());
+}
+
+http::Response DataJson(RequestContext& ctx) {
+  auto packages = PublishedPackages(ctx);
+  if (!packages.ok()) return JsonError(ctx, packages.status());
+  std::string base = Base(ctx.app.config().site_url);
+  json::array datasets;
+  for (const json::object& p : *packages) datasets.push_back(PodDataset(p, base));
+  json::object catalog{
+      {"@context", "https://project-open-data.cio.gov/v1.1/schema/catalog.jsonld"},
+      {"@id", base + "/data.json"},
+      {"@type", "dcat:Catalog"},
+      {"conformsTo", "https://project-open-data.cio.gov/v1.1/schema"},
+      {"describedBy", "https://project-open-data.cio.gov/v1.1/schema/catalog.json"},
+      {"dataset", std::move(datasets)}};
+  ctx.cacheable = true;
+  return ctx.Json(catalog);
+}
+
+}  // namespace
+
+void RegisterDcat(Registry& reg) {
+  reg.AddRoute({"GET", "/data.json", DataJson});
+}
 
 }  // namespace abierto::datos
