@@ -413,10 +413,159 @@ http::Response DataJson(RequestContext& ctx) {
   return ctx.Json(catalog);
 }
 
+// ---- DCAT-AP 2 (JSON-LD) -----------------------------------------------------------------------
+
+json::object Lang(const std::string& s) { return json::object{{"@value", s}, {"@language", "es"}}; }
+json::object Typed(const std::string& s, const char* type) {
+  return json::object{{"@value", s}, {"@type", type}};
+}
+json::object Ref(const std::string& iri) { return json::object{{"@id", iri}}; }
+
+std::string Upper(std::string s) {
+  for (char& c : s)
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  return s;
+}
+
+// The EU file-type authority table's codes for the formats DatA-LEÓN sees.
+std::string EuFileType(const std::string& format) {
+  static const std::set<std::string> kKnown = {"CSV", "XLSX", "XLS", "JSON", "GEOJSON",
+                                               "PDF", "ZIP",  "XML", "HTML", "KML",
+                                               "ODS", "TXT",  "SHP"};
+  std::string f = Upper(format);
+  if (!kKnown.count(f)) return "";
+  return "http://publications.europa.eu/resource/authority/file-type/" + f;
+}
+
+json::object Publisher(const json::object& p, const std::string& base) {
+  const json::object* org = Obj(p, "organization");
+  if (!org)
+    return json::object{
+        {"@id", base + "/datos"}, {"@type", "foaf:Organization"}, {"foaf:name", kMunicipality}};
+  return json::object{{"@id", base + "/datos/organizaciones/" + S(*org, "name")},
+                      {"@type", "foaf:Organization"},
+                      {"foaf:name", S(*org, "title")}};
+}
+
+json::object ApDataset(const json::object& p, const std::string& base) {
+  std::string org = OrgTitle(p);
+  json::object d{
+      {"@id", StableUrl(base, p)},
+      {"@type", "dcat:Dataset"},
+      {"dct:identifier", S(p, "id")},
+      {"dct:title", Lang(S(p, "title"))},
+      {"dct:description", Lang(Description(p))},
+      {"dct:publisher", Publisher(p, base)},
+      {"dct:issued", Typed(Utc(S(p, "metadata_created")), "xsd:dateTime")},
+      {"dct:modified", Typed(Utc(S(p, "metadata_modified")), "xsd:dateTime")},
+      {"dcat:landingPage", Ref(PageUrl(base, p))},
+      {"dct:language", Ref("http://publications.europa.eu/resource/authority/language/SPA")},
+      {"dct:accessRights",
+       Ref("http://publications.europa.eu/resource/authority/access-right/PUBLIC")}};
+  json::array keywords;
+  for (const std::string& k : Keywords(p)) keywords.push_back(Lang(k));
+  d["dcat:keyword"] = std::move(keywords);
+  json::array themes;
+  for (const auto& g : Arr(p, "groups"))
+    if (g.is_object())
+      themes.push_back(json::object{{"@id", base + "/datos/temas/" + S(g.as_object(), "name")},
+                                    {"@type", "skos:Concept"},
+                                    {"skos:prefLabel", Lang(S(g.as_object(), "title"))}});
+  if (!themes.empty()) d["dcat:theme"] = std::move(themes);
+  json::object contact{{"@type", "vcard:Organization"},
+                       {"vcard:fn", S(p, "maintainer").empty() ? (org.empty() ? kCatalogName : org)
+                                                               : S(p, "maintainer")}};
+  if (!S(p, "maintainer_email").empty())
+    contact["vcard:hasEmail"] = Ref("mailto:" + S(p, "maintainer_email"));
+  d["dcat:contactPoint"] = std::move(contact);
+  if (std::string f = FrequencyEuUri(S(p, "frequency")); !f.empty())
+    d["dct:accrualPeriodicity"] = Ref(f);
+  if (!S(p, "spatial_coverage").empty())
+    d["dct:spatial"] = json::object{{"@type", "dct:Location"},
+                                    {"locn:geographicName", Lang(S(p, "spatial_coverage"))}};
+  if (!S(p, "temporal_start").empty() || !S(p, "temporal_end").empty()) {
+    json::object t{{"@type", "dct:PeriodOfTime"}};
+    if (!S(p, "temporal_start").empty())
+      t["dcat:startDate"] = Typed(S(p, "temporal_start"), "xsd:date");
+    if (!S(p, "temporal_end").empty()) t["dcat:endDate"] = Typed(S(p, "temporal_end"), "xsd:date");
+    d["dct:temporal"] = std::move(t);
+  }
+  std::string license = EncodeUri(S(p, "license_url"));
+  json::array dist;
+  for (const auto& rv : Arr(p, "resources")) {
+    const json::object& r = rv.as_object();
+    std::string url = ResourceUrl(base, r);
+    if (url.empty()) continue;
+    std::string page = base + "/datos/conjunto/" + S(p, "name") + "/recurso/" + S(r, "id");
+    json::object o{{"@id", page},
+                   {"@type", "dcat:Distribution"},
+                   {"dct:title", Lang(S(r, "name"))},
+                   {"dcat:accessURL", Ref(IsUpload(r) ? page : url)}};
+    if (IsUpload(r)) o["dcat:downloadURL"] = Ref(url);
+    if (!S(r, "description").empty()) o["dct:description"] = Lang(S(r, "description"));
+    if (std::string ft = EuFileType(S(r, "format")); !ft.empty()) o["dct:format"] = Ref(ft);
+    if (!S(r, "mimetype").empty())
+      o["dcat:mediaType"] = Ref("http://www.iana.org/assignments/media-types/" + S(r, "mimetype"));
+    if (!license.empty()) o["dct:license"] = Ref(license);
+    if (r.contains("size") && r.at("size").is_int64())
+      o["dcat:byteSize"] = Typed(std::to_string(r.at("size").as_int64()), "xsd:nonNegativeInteger");
+    if (!S(r, "hash").empty())
+      o["spdx:checksum"] =
+          json::object{{"@type", "spdx:Checksum"},
+                       {"spdx:algorithm", Ref("spdx:checksumAlgorithm_sha256")},
+                       {"spdx:checksumValue", Typed(S(r, "hash"), "xsd:hexBinary")}};
+    if (!S(r, "last_modified").empty())
+      o["dct:modified"] = Typed(Utc(S(r, "last_modified")), "xsd:dateTime");
+    if (InDatastore(r)) o["dct:conformsTo"] = Ref(DataPackageUrl(base, p));
+    dist.push_back(std::move(o));
+  }
+  if (!dist.empty()) d["dcat:distribution"] = std::move(dist);
+  return d;
+}
+
+http::Response CatalogJsonLd(RequestContext& ctx) {
+  auto packages = PublishedPackages(ctx);
+  if (!packages.ok()) return JsonError(ctx, packages.status());
+  std::string base = Base(ctx.app.config().site_url);
+  json::array datasets;
+  std::string modified;
+  for (const json::object& p : *packages) {
+    datasets.push_back(ApDataset(p, base));
+    modified = std::max(modified, Utc(S(p, "metadata_modified")));
+  }
+  json::object context{{"dcat", "http://www.w3.org/ns/dcat#"},
+                       {"dct", "http://purl.org/dc/terms/"},
+                       {"foaf", "http://xmlns.com/foaf/0.1/"},
+                       {"vcard", "http://www.w3.org/2006/vcard/ns#"},
+                       {"skos", "http://www.w3.org/2004/02/skos/core#"},
+                       {"locn", "http://www.w3.org/ns/locn#"},
+                       {"spdx", "http://spdx.org/rdf/terms#"},
+                       {"xsd", "http://www.w3.org/2001/XMLSchema#"}};
+  json::object catalog{
+      {"@context", std::move(context)},
+      {"@id", base + "/catalog.jsonld"},
+      {"@type", "dcat:Catalog"},
+      {"dct:title", Lang(kCatalogName)},
+      {"dct:description",
+       Lang(std::string("Catálogo de datos abiertos del ") + kMunicipality + ".")},
+      {"dct:publisher",
+       json::object{
+           {"@id", base + "/datos"}, {"@type", "foaf:Organization"}, {"foaf:name", kMunicipality}}},
+      {"foaf:homepage", Ref(base + "/datos")},
+      {"dct:language", Ref("http://publications.europa.eu/resource/authority/language/SPA")},
+      {"dcat:dataset", std::move(datasets)}};
+  if (!modified.empty()) catalog["dct:modified"] = Typed(modified, "xsd:dateTime");
+  ctx.cacheable = true;
+  http::Response r = ctx.Json(catalog);
+  r.content_type = "application/ld+json; charset=utf-8";
+  return r;
+}
+
 }  // namespace
 
 void RegisterDcat(Registry& reg) {
   reg.AddRoute({"GET", "/data.json", DataJson});
+  reg.AddRoute({"GET", "/catalog.jsonld", CatalogJsonLd});
 }
 
 }  // namespace abierto::datos
