@@ -561,11 +561,148 @@ http::Response CatalogJsonLd(RequestContext& ctx) {
   return r;
 }
 
+// ---- Frictionless Data Package (v1) -----------------------------------------------------------
+
+std::string Lower(std::string s) {
+  for (char& c : s)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return s;
+}
+
+// A Data Package path may not contain "..": a URL that does (a publisher's link) keeps its
+// meaning with the second dot percent-encoded.
+std::string PackagePath(std::string url) {
+  for (size_t i = url.find(".."); i != std::string::npos; i = url.find("..", i))
+    url.replace(i + 1, 1, "%2E");
+  return url;
+}
+
+std::string Encoding(const std::string& quality_encoding) {
+  if (quality_encoding.rfind("UTF-8", 0) == 0) return "utf-8";
+  if (quality_encoding.rfind("Windows-1252", 0) == 0) return "windows-1252";
+  return "";
+}
+
+// The Table Schema and CSV dialect of a resource loaded into the datastore, from the quality
+// report of its current version: the report is written with the datastore_tables row in the
+// same transaction, so its columns are exactly the datastore table's.
+void AddTableSchema(json::object& res, const json::object& quality) {
+  json::array fields;
+  std::set<std::string> seen;
+  for (const auto& cv : Arr(quality, "columns")) {
+    const json::object& c = cv.as_object();
+    // Field names are the file's headers, so the descriptor validates against the file itself;
+    // an empty or repeated header falls back to the datastore's column id.
+    std::string header = S(c, "name");
+    std::string name = header.empty() || seen.count(header) ? S(c, "id") : header;
+    seen.insert(name);
+    json::object f{{"name", name}, {"type", TableSchemaType(S(c, "type"))}};
+    if (!header.empty()) f["title"] = header;
+    if (S(c, "type") == "decimal" && S(c, "decimal_separator") == ",") f["decimalChar"] = ",";
+    fields.push_back(std::move(f));
+  }
+  res["profile"] = "tabular-data-resource";
+  res["schema"] = json::object{{"fields", std::move(fields)}, {"missingValues", json::array{""}}};
+  if (S(quality, "format") == "CSV") {
+    std::string delimiter = S(quality, "delimiter");
+    if (delimiter == "tab") delimiter = "\t";
+    if (delimiter.empty()) delimiter = ",";
+    res["dialect"] =
+        json::object{{"delimiter", delimiter}, {"doubleQuote", true}, {"header", true}};
+    if (std::string e = Encoding(S(quality, "encoding")); !e.empty()) res["encoding"] = e;
+  }
+}
+
+// `qualities`: resource id → quality report of its current version (datastore resources).
+json::object DataPackage(const json::object& p, const std::string& base,
+                         const std::map<std::string, json::object>& qualities) {
+  json::object dp{{"name", S(p, "name")},
+                  {"id", S(p, "id")},
+                  {"title", S(p, "title")},
+                  {"description", S(p, "notes").empty() ? Description(p) : S(p, "notes")},
+                  {"homepage", PageUrl(base, p)},
+                  {"created", Utc(S(p, "metadata_created"))}};
+  json::array keywords;
+  for (const std::string& k : Keywords(p)) keywords.push_back(json::value(k));
+  dp["keywords"] = std::move(keywords);
+  json::object license{{"name", OpenLicenseId(S(p, "license_id"))}};
+  if (!S(p, "license_url").empty()) license["path"] = PackagePath(EncodeUri(S(p, "license_url")));
+  if (!S(p, "license_title").empty()) license["title"] = S(p, "license_title");
+  dp["licenses"] = json::array{std::move(license)};
+  json::array contributors;
+  if (const json::object* org = Obj(p, "organization"))
+    contributors.push_back(json::object{{"title", S(*org, "title")},
+                                        {"path", base + "/datos/organizaciones/" + S(*org, "name")},
+                                        {"role", "publisher"}});
+  if (!S(p, "maintainer").empty() || !S(p, "maintainer_email").empty()) {
+    json::object m{{"title", S(p, "maintainer").empty() ? OrgTitle(p) : S(p, "maintainer")},
+                   {"role", "maintainer"}};
+    if (!S(p, "maintainer_email").empty()) m["email"] = S(p, "maintainer_email");
+    contributors.push_back(std::move(m));
+  }
+  if (!contributors.empty()) dp["contributors"] = std::move(contributors);
+
+  json::array resources;
+  std::set<std::string> names;
+  bool all_tabular = true;
+  for (const auto& rv : Arr(p, "resources")) {
+    const json::object& r = rv.as_object();
+    std::string url = ResourceUrl(base, r);
+    if (url.empty()) continue;
+    std::string name = DataPackageName(S(r, "name"));
+    if (name.empty()) name = "recurso";
+    for (int n = 2; names.count(name); ++n) {
+      std::string candidate = name + "-" + std::to_string(n);
+      if (!names.count(candidate)) name = candidate;
+    }
+    names.insert(name);
+    json::object o{{"name", name}, {"path", PackagePath(url)}, {"title", S(r, "name")}};
+    if (!S(r, "description").empty()) o["description"] = S(r, "description");
+    if (!S(r, "format").empty()) o["format"] = Lower(S(r, "format"));
+    if (!S(r, "mimetype").empty()) o["mediatype"] = S(r, "mimetype");
+    if (r.contains("size") && r.at("size").is_int64()) o["bytes"] = r.at("size").as_int64();
+    if (!S(r, "hash").empty()) o["hash"] = "sha256:" + S(r, "hash");
+    if (S(r, "format") == "JSON" || S(r, "format") == "GeoJSON") o["encoding"] = "utf-8";
+    auto q = qualities.find(S(r, "id"));
+    if (InDatastore(r) && q != qualities.end())
+      AddTableSchema(o, q->second);
+    else
+      all_tabular = false;
+    resources.push_back(std::move(o));
+  }
+  dp["profile"] = all_tabular && !resources.empty() ? "tabular-data-package" : "data-package";
+  dp["resources"] = std::move(resources);
+  return dp;
+}
+
+http::Response DataPackageRoute(RequestContext& ctx) {
+  auto shown = ctx.Run("datos.package.show", json::object{{"id", ctx.Param("name")}});
+  if (!shown.ok()) return JsonError(ctx, shown.status());
+  const json::object& p = shown->as_object();
+  std::map<std::string, json::object> qualities;
+  for (const auto& rv : Arr(p, "resources")) {
+    const json::object& r = rv.as_object();
+    if (!InDatastore(r)) continue;
+    auto res = ctx.Run("datos.resource.show", json::object{{"id", S(r, "id")}});
+    if (!res.ok()) return JsonError(ctx, res.status());
+    const json::value* current = r.if_contains("version");
+    for (const auto& vv : Arr(res->as_object(), "versions")) {
+      const json::object& v = vv.as_object();
+      if (current && v.at("version") == *current && S(v, "status") == "activa")
+        if (const json::object* q = Obj(v, "quality")) qualities[S(r, "id")] = *q;
+    }
+  }
+  ctx.cacheable = true;
+  http::Response r = ctx.Json(DataPackage(p, Base(ctx.app.config().site_url), qualities));
+  return r;
+}
+
 }  // namespace
 
 void RegisterDcat(Registry& reg) {
   reg.AddRoute({"GET", "/data.json", DataJson});
   reg.AddRoute({"GET", "/catalog.jsonld", CatalogJsonLd});
+  reg.AddRoute({"GET", "/dataset/{name}/datapackage.json", DataPackageRoute});
 }
 
 }  // namespace abierto::datos
