@@ -66,6 +66,28 @@ async function waitForJob(base, token, id) {
   }
 }
 
+// Abierto publishes its own data (the plan, the participatory budget) from a background worker
+// once it starts, and their files go through the ingest queue: wait until every published
+// dataset has all its files and the catalog has not changed for two seconds.
+async function settledCatalog(base) {
+  const deadline = Date.now() + 60000;
+  let last = '', since = Date.now();
+  for (;;) {
+    const { body } = await getJson(base, `/api/v1/actions/datos.package.search?rows=1000&${fresh()}`);
+    const found = body.result.results;
+    const snapshot = JSON.stringify(found.map((p) => [p.name, p.resources.map((r) => [r.id, r.version])]));
+    const complete = found.every((p) => p.resources.length > 0 && p.resources.every((r) => r.url));
+    if (snapshot !== last || !complete) {
+      last = snapshot;
+      since = Date.now();
+    } else if (Date.now() - since >= 2000) {
+      return;
+    }
+    assert.ok(Date.now() < deadline, `the catalog did not settle: ${snapshot}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 function ldJson(html) {
   const m = html.match(/<script type="application\/ld\+json">([\s\S]*?)<\/script>/);
   assert.ok(m, 'the page has a JSON-LD block');
@@ -80,6 +102,7 @@ for (const backend of backends()) {
     before(async () => {
       srv = await startServer(backend);
       base = srv.url;
+      await settledCatalog(base);
       token = await apiToken(base, USERS.secretariado);
       const orgs = await ok(base, token, 'datos.organization.options', {});
       const org = orgs.find((o) => o.label === 'Unidad de Transparencia');

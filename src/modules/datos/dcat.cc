@@ -692,9 +692,18 @@ http::Response DataPackageRoute(RequestContext& ctx) {
         if (const json::object* q = Obj(v, "quality")) qualities[S(r, "id")] = *q;
     }
   }
+  json::object dp = DataPackage(p, Base(ctx.app.config().site_url), qualities);
+  // A package needs at least one resource: a dataset whose only files are still in the ingest
+  // queue (a managed dataset just created) has none to describe yet.
+  if (dp.at("resources").as_array().empty()) {
+    http::Response r = JsonError(
+        ctx, Status::Unavailable("El conjunto todavía no tiene archivos disponibles; inténtelo "
+                                 "en unos segundos"));
+    r.SetHeader("Retry-After", "5");
+    return r;
+  }
   ctx.cacheable = true;
-  http::Response r = ctx.Json(DataPackage(p, Base(ctx.app.config().site_url), qualities));
-  return r;
+  return ctx.Json(dp);
 }
 
 }  // namespace
