@@ -163,6 +163,11 @@ class App {
   friend struct RequestContext;
 };
 
+// The view of a map for the partial assets/templates/map.html (drawn by assets/static/mapa.js),
+// with every key it reads present: set `src` (a GeoJSON or points URL) or `data_id` + `json`,
+// and optionally `cluster_label` and `zoom`. Pages that show one also set `uses_map`.
+boost::json::object MapView(std::string id, std::string label);
+
 // Parses multipart/form-data; InvalidArgument on a malformed body.
 Result<boost::json::object> ParseMultipart(std::string_view content_type, std::string_view body);
 

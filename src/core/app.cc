@@ -243,6 +243,11 @@ const std::vector<std::pair<std::string, std::string>>& App::security_headers() 
   return impl_->security_headers;
 }
 
+json::object MapView(std::string id, std::string label) {
+  return {{"id", std::move(id)}, {"label", std::move(label)}, {"src", ""}, {"data_id", ""},
+          {"json", ""},          {"cluster_label", ""},       {"zoom", ""}};
+}
+
 void App::AddSecurityHeaders(http::Response& r) const {
   for (const auto& [k, v] : impl_->security_headers) r.SetHeader(k, v);
 }

@@ -207,6 +207,13 @@ http::Response ResourcePage(RequestContext& ctx) {
       break;
     }
   view["is_link"] = Str(o["url_type"]) != "upload";
+  // A GeoJSON file is drawn on a map straight from its download address.
+  if (Str(o["format"]) == "GeoJSON" && !Str(o["url"]).empty()) {
+    json::object map = web::MapView("mapa-recurso", ctx.T("datos_map_label"));
+    map["src"] = o["url"];
+    view["map"] = std::move(map);
+    view["uses_map"] = true;
+  }
   ctx.cacheable = true;
   return ctx.Page("datos_resource", std::move(view), Str(o["name"]));
 }

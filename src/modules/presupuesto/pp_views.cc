@@ -138,12 +138,6 @@ Result<json::value> FilteredProjects(RequestContext& ctx, const std::string& pro
   return ctx.Run("pp.project.list", filter);
 }
 
-// The keys the map partial reads (assets/templates/map.html), every one present.
-json::object MapView(std::string id, std::string label) {
-  return {{"id", std::move(id)}, {"label", std::move(label)}, {"src", ""}, {"data_id", ""},
-          {"json", ""},          {"cluster_label", ""},       {"zoom", ""}};
-}
-
 // A line under the title in a map popup: zone, status and cost.
 std::string PopupDetail(const json::object& p) {
   return Str(p.at("zone").at("name")) + " · " + Str(p.at("status_label")) + " · " +
@@ -211,7 +205,7 @@ http::Response ProcessPage(RequestContext& ctx) {
     view["propose_url"] = FormLink("pp.proposal.create", "process_id=" + Str(p["id"]), back);
   if (located) {
     // The same filters, as GeoJSON: the map shows what the list shows.
-    json::object map = MapView("mapa-proyectos", ctx.T("pp_map_label"));
+    json::object map = web::MapView("mapa-proyectos", ctx.T("pp_map_label"));
     map["src"] = "/presupuesto/" + Str(p["slug"]) + "/proyectos.geojson" +
                  (ctx.req.query.empty() ? "" : "?" + ctx.req.query);
     map["cluster_label"] = ctx.T("pp_projects_word");
@@ -318,7 +312,7 @@ http::Response ProjectPage(RequestContext& ctx) {
                     {"estimated_label", text::FormatMxn(Num(p["estimated_cost"]), l)}};
   if (p.contains("map_url")) {
     // One point, embedded in the page: no second request for a single marker.
-    json::object map = MapView("mapa-proyecto", ctx.T("pp_map_project_label"));
+    json::object map = web::MapView("mapa-proyecto", ctx.T("pp_map_project_label"));
     map["data_id"] = "mapa-proyecto-datos";
     map["json"] = web::JsonForScript(json::array{json::object{
         {"lat", p["lat"]}, {"lng", p["lng"]}, {"title", p["title"]}, {"detail", PopupDetail(p)}}});
