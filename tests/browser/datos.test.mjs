@@ -56,10 +56,12 @@ for (const javaScriptEnabled of [true, false]) {
     const context = await newContext(browser, { javaScriptEnabled });
     try {
       const page = await context.newPage();
+      page.setDefaultTimeout(20000);
       const problems = watchConsole(page);
       await loginThroughForm(page, server.url, 'enlace.presupuesto@demo.abierto.mx');
       await page.goto(server.url + SET);
-      await assertAccessible(page, `${SET} (publisher)`);
+      // axe runs inside the page, so it is checked with JavaScript on only.
+      if (javaScriptEnabled) await assertAccessible(page, `${SET} (publisher)`);
       const file = join(dir, `colonias-${javaScriptEnabled}.csv`);
       writeFileSync(file, 'colonia;habitantes\nCentro;12000\nLas Joyas;45000\nSan Juan Bosco;30000\n');
       const name = `Habitantes por colonia (${javaScriptEnabled ? 'js' : 'sin js'})`;
@@ -67,13 +69,13 @@ for (const javaScriptEnabled of [true, false]) {
       await page.getByLabel('Archivo').setInputFiles(file);
       await page.getByRole('button', { name: 'Agregar' }).click();
       await page.waitForURL(/\/datos\/trabajos\/\d+/);
-      await assertAccessible(page, 'progress page');
+      if (javaScriptEnabled) await assertAccessible(page, 'progress page');
       await page.getByText('Datos cargados y publicados').waitFor({ timeout: 20000 });
       assert.match(await page.locator('main').textContent(), /Filas cargadas\s*3/);
       await page.getByRole('link', { name: 'Volver al conjunto de datos' }).click();
       await page.getByRole('link', { name }).click();
       assert.match(await page.locator('main').textContent(), /Reporte de calidad de los datos/);
-      await assertAccessible(page, 'resource page (publisher)');
+      if (javaScriptEnabled) await assertAccessible(page, 'resource page (publisher)');
       assert.deepEqual(problems, []);
     } finally {
       await context.close();
