@@ -99,6 +99,17 @@ void AppendCsvCell(const Cell& cell, std::string* out) {
   }
 }
 
+void AppendCsvRows(const Table& table, std::string* out) {
+  const size_t columns = table.headers.size();
+  for (const auto& row : table.rows) {
+    for (size_t c = 0; c < columns; ++c) {
+      if (c > 0) out->push_back(',');
+      AppendCsvCell(CellAt(row, c), out);
+    }
+    out->append("\r\n");
+  }
+}
+
 // Closes and removes the temporary file on every exit path.
 class TempFile {
  public:
@@ -197,13 +208,14 @@ std::string ToCsv(const Table& table) {
     AppendCsvField(NeutralizeFormula(text::SanitizeUtf8(table.headers[c])), &out);
   }
   out.append("\r\n");
-  for (const auto& row : table.rows) {
-    for (size_t c = 0; c < columns; ++c) {
-      if (c > 0) out.push_back(',');
-      AppendCsvCell(CellAt(row, c), &out);
-    }
-    out.append("\r\n");
-  }
+  AppendCsvRows(table, &out);
+  return out;
+}
+
+std::string ToCsvRows(const Table& table) {
+  std::string out;
+  out.reserve(64 * table.rows.size());
+  AppendCsvRows(table, &out);
   return out;
 }
 

@@ -75,6 +75,15 @@ TEST(ExportCsv, NumbersRoundTripAndNonFiniteIsEmpty) {
   EXPECT_EQ(ToCsv(t), kBom + "n\r\n1234567.891\r\n\r\n9007199254740992\r\n");
 }
 
+TEST(ExportCsv, RowsInPiecesAddUpToTheWholeFile) {
+  Table whole = SampleTable();
+  Table first{whole.headers, {whole.rows[0]}};
+  Table rest{whole.headers, {whole.rows.begin() + 1, whole.rows.end()}};
+  EXPECT_EQ(ToCsv(first) + ToCsvRows(rest), ToCsv(whole));
+  EXPECT_EQ(ToCsvRows(Table{{"v", "w"}, {{"=1+1"}, {-2.5, "@x"}}}), "'=1+1,\r\n-2.5,'@x\r\n");
+  EXPECT_EQ(ToCsvRows(Table{{"v"}, {}}), "");
+}
+
 TEST(ExportCsv, DropsInvalidUtf8) {
   Table t;
   t.headers = {"x"};
