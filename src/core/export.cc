@@ -31,10 +31,16 @@ const Cell& CellAt(const std::vector<Cell>& row, size_t column) {
   return column < row.size() ? row[column] : kEmptyCell;
 }
 
-// Appends the shortest decimal form of `value` that reads back as the same double.
+// Appends the shortest decimal form of `value` that reads back as the same double, in plain
+// notation for the magnitudes of amounts and measurements (32000000, not 3.2e+07, which a
+// reader or a tool expecting digits would stumble on) and in scientific notation beyond them.
 void AppendNumber(double value, std::string* out) {
-  char buf[32];
-  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+  char buf[64];
+  const double magnitude = std::fabs(value);
+  const bool plain = magnitude == 0 || (magnitude >= 1e-6 && magnitude < 1e21);
+  const auto [end, ec] = plain
+                             ? std::to_chars(buf, buf + sizeof buf, value, std::chars_format::fixed)
+                             : std::to_chars(buf, buf + sizeof buf, value);
   if (ec == std::errc()) out->append(buf, end);
 }
 
