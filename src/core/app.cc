@@ -101,7 +101,14 @@ std::string SafeNext(std::string_view next, std::string_view fallback) {
 
 }  // namespace
 
+// Apps are told apart by a number never reused, unlike their addresses: a test that destroys
+// one app and creates the next may get the same address.
+namespace {
+std::atomic<uint64_t> next_app_instance{0};
+}  // namespace
+
 struct App::Impl {
+  const uint64_t instance = ++next_app_instance;
   std::vector<CompiledRoute> routes;
   std::unique_ptr<tmpl::TemplateSet> templates;
   json::object messages_es, messages_en;
@@ -452,8 +459,8 @@ Result<std::string> App::RenderTemplate(std::string_view name, const json::value
 
 Result<db::Connection*> App::ThreadConnection() const {
   // One connection per thread and per App (tests run several apps in one process).
-  thread_local std::unordered_map<const App*, std::unique_ptr<db::Connection>> conns;
-  auto& c = conns[this];
+  thread_local std::unordered_map<uint64_t, std::unique_ptr<db::Connection>> conns;
+  auto& c = conns[impl_->instance];
   if (!c) {
     ASSIGN_OR_RETURN(c, database_->Connect());
   }
