@@ -8,6 +8,7 @@
 #include "abierto/text.h"
 #include "abierto/web.h"
 #include "modules/datos/catalog.h"
+#include "modules/datos/preview.h"
 
 namespace abierto::datos {
 
@@ -395,6 +396,7 @@ void RegisterCatalogViews(Registry& reg) {
 void Register(Registry& reg) {
   RegisterCatalogActions(reg);
   RegisterCatalogViews(reg);
+  RegisterDatastoreActions(reg);
   RegisterCkanApi(reg);
   RegisterDcat(reg);
   RegisterCatalogDemo(reg);

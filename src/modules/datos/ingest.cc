@@ -984,7 +984,9 @@ Result<Compiled> Compile(db::Connection& c, const std::string& resource_id,
   if (!ValidResourceId(resource_id))
     return Status::InvalidArgument("El identificador del recurso no es válido",
                                    {{"resource_id", "Identificador no válido"}});
-  RETURN_IF_ERROR(EnsureSchema(c));
+  // Migrations run outside transactions; inside one (a read action) the server has applied
+  // the registry's migration at start.
+  if (!c.InTransaction()) RETURN_IF_ERROR(EnsureSchema(c));
   ASSIGN_OR_RETURN(auto reg, LoadRegistered(c, resource_id));
   if (!reg) return Status::NotFound("El recurso no tiene datos en el almacén");
 
@@ -1273,9 +1275,9 @@ Result<AggregateResult> Aggregate(db::Connection& c, const AggregateRequest& req
   ASSIGN_OR_RETURN(Compiled q, Compile(c, req.resource_id, req.filters, req.q, ""));
   auto xt = q.cols.find(req.x);
   if (xt == q.cols.end())
-    return Status::InvalidArgument(
-        "Elija la columna del eje X",
-        {{"x", req.x.empty() ? "Elija una columna" : "Columna desconocida: " + req.x}});
+    return req.x.empty()
+               ? Status::InvalidArgument("Elija la columna del eje X", {{"x", "Elija una columna"}})
+               : q.Unknown("x", req.x);
   const bool count = req.aggregation == Aggregation::kCount;
   if (!count && !q.Numeric(req.y))
     return Status::InvalidArgument(

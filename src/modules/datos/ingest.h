@@ -145,7 +145,7 @@ struct QualityReport {
 };
 
 // Returns the schema of the registry (datastore_tables), for the module's migrations. Ingest
-// and Search apply it when missing.
+// and Search apply it when missing, unless called inside a transaction.
 db::Migration DatastoreMigration();
 
 // Ingests the file into a new version of the resource's table; see the file comment. Returns
