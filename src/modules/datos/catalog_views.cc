@@ -208,8 +208,11 @@ http::Response ResourcePage(RequestContext& ctx) {
       break;
     }
   view["is_link"] = Str(o["url_type"]) != "upload";
+  int status = 200;
+  if (o["datastore_active"].is_bool() && o["datastore_active"].as_bool())
+    status = AddDatastorePreview(ctx, o, view);
   ctx.cacheable = true;
-  return ctx.Page("datos_resource", std::move(view), Str(o["name"]));
+  return ctx.Page("datos_resource", std::move(view), Str(o["name"]), status);
 }
 
 http::Response Download(RequestContext& ctx, int64_t version) {
@@ -397,6 +400,7 @@ void Register(Registry& reg) {
   RegisterCatalogActions(reg);
   RegisterCatalogViews(reg);
   RegisterDatastoreActions(reg);
+  RegisterDatastoreViews(reg);
   RegisterCkanApi(reg);
   RegisterDcat(reg);
   RegisterCatalogDemo(reg);
