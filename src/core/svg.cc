@@ -640,11 +640,36 @@ std::string ValueLine(std::string_view title, std::string_view desc, const std::
     tick_labels.push_back(text::FormatNumber(t, tick_decimals));
     widest = std::max(widest, tick_labels.back().size());
   }
-  const double plot_left = kMargin + widest * kSmall * kGlyphEm + 8;
-  const double plot_right = kWidth - kRight;
-  const double plot_bottom = kPlotTop + kPlotHeight;
-  const double height = plot_bottom + 30;
   const size_t n = data.size();
+  // Category labels lie level under the axis when each fits between its neighbours (the plot
+  // narrows so that the first and last fit too); otherwise they are turned 45 degrees, which
+  // leaves long names (colonias, delegaciones) readable, and thinned out to every stride-th
+  // when even that is too tight.
+  constexpr size_t kMaxLabelChars = 20;
+  std::vector<std::string> labels;
+  double longest = 0;
+  for (const Datum& d : data) {
+    labels.push_back(Shorten(d.label, kMaxLabelChars));
+    size_t chars = 0;
+    for (unsigned char c : labels.back()) chars += (c & 0xC0) != 0x80;
+    longest = std::max(longest, chars * kSmall * kGlyphEm);
+  }
+  double plot_left = kMargin + widest * kSmall * kGlyphEm + 8;
+  double plot_right = kWidth - kRight;
+  const double level_left = std::max(plot_left, longest / 2 + 4);
+  const double level_right = std::min(plot_right, kWidth - longest / 2 - 4);
+  const bool level = n == 1 || longest + 8 <= (level_right - level_left) / (n - 1);
+  if (level) {
+    plot_left = level_left;
+    plot_right = level_right;
+  } else {
+    plot_left = std::max(plot_left, longest * 0.7071 + 4);
+  }
+  const double spacing = n > 1 ? (plot_right - plot_left) / (n - 1) : plot_right - plot_left;
+  size_t stride = 1;
+  while (!level && stride < n && spacing * stride < kSmall + 4) ++stride;
+  const double plot_bottom = kPlotTop + kPlotHeight;
+  const double height = plot_bottom + (level ? 30 : longest * 0.7071 + 24);
   auto x_of = [&](size_t i) {
     if (n == 1) return (plot_left + plot_right) / 2;
     return plot_left + (plot_right - plot_left) * static_cast<double>(i) / (n - 1);
@@ -661,20 +686,20 @@ std::string ValueLine(std::string_view title, std::string_view desc, const std::
     AppendClassedText(&out, "tick", plot_left - 6, y + 4, tick_labels[i], kSmall, kMutedColour,
                       "end");
   }
-  // Category labels: every stride-th one, each given the room of `stride` points.
-  const double spacing = n > 1 ? (plot_right - plot_left) / (n - 1) : plot_right - plot_left;
-  size_t stride = 1;
-  while (stride < n && spacing * stride < 90) ++stride;
   for (size_t i = 0; i < n; i += stride) {
     const double x = x_of(i);
     AppendLine(&out, "tick-mark", x, plot_bottom, x, plot_bottom + 5, kMutedColour);
-    const char* anchor = "middle";
-    if (n > 1 && i == 0) anchor = "start";
-    if (n > 1 && i + stride >= n && plot_right - x < 45) anchor = "end";
-    AppendClassedText(
-        &out, "category", x, plot_bottom + 20,
-        Shorten(data[i].label, CharsThatFit(std::min(spacing * stride, 200.0), kSmall)), kSmall,
-        kMutedColour, anchor);
+    if (level) {
+      AppendClassedText(&out, "category", x, plot_bottom + 20, labels[i], kSmall, kMutedColour,
+                        "middle");
+      continue;
+    }
+    // Turned about its end, which sits under the tick.
+    const double y = plot_bottom + 14;
+    out.append("<text class=\"category\" x=\"" + Num(x) + "\" y=\"" + Num(y) + "\" font-size=\"" +
+               Num(kSmall) + "\" fill=\"" + kMutedColour +
+               "\" text-anchor=\"end\" transform=\"rotate(-45 " + Num(x) + " " + Num(y) + ")\">" +
+               text::XmlEscape(labels[i]) + "</text>");
   }
   std::string points;
   for (size_t i = 0; i < n; ++i) points += Num(x_of(i)) + "," + Num(y_of(data[i].value)) + " ";

@@ -221,15 +221,26 @@ TEST(SvgValueLine, NegativeAndFractionalValuesAndManyCategories) {
   const std::string frac = ValueLine("T", "", {{"a", 0.1}, {"b", 0.35}});
   EXPECT_NE(frac.find(">0.4</text>"), std::string::npos) << frac;
   EXPECT_NE(frac.find("<title>b: 0.35</title>"), std::string::npos);
-  // Fifty categories: every point is drawn, but only every few labels fit under the axis.
+  // Fifty categories: every point is drawn; the labels are turned to fit, and thinned out.
   std::vector<Datum> many;
-  for (int i = 0; i < 50; ++i) many.push_back({"cat" + std::to_string(i), double(i)});
+  for (int i = 0; i < 50; ++i) many.push_back({"Colonia número " + std::to_string(i), double(i)});
   const std::string svg = ValueLine("T", "", many);
   ExpectAccessibleAndSafe(svg);
   EXPECT_EQ(Count(svg, "<circle class=\"point\""), 50u);
-  const size_t labels = Count(svg, "<text class=\"category\"");
-  EXPECT_GE(labels, 5u);
-  EXPECT_LE(labels, 8u);
+  EXPECT_EQ(Count(svg, "<text class=\"category\""), 25u) << svg;
+  EXPECT_EQ(Count(svg, "transform=\"rotate(-45 "), 25u);
+  EXPECT_NE(svg.find(">Colonia número 48</text>"), std::string::npos);
+  // Long names that do not fit level are turned too, and kept whole up to 20 characters.
+  const std::string names = ValueLine("T", "",
+                                      {{"Cerrito de Jerez", 1},
+                                       {"Cerro Gordo", 2},
+                                       {"San Juan Bosco", 3},
+                                       {"San Miguel", 4},
+                                       {"Las Joyas", 5},
+                                       {"Del Carmen", 6},
+                                       {"Coecillo", 7}});
+  EXPECT_EQ(Count(names, "transform=\"rotate(-45 "), 7u);
+  EXPECT_NE(names.find(">San Juan Bosco</text>"), std::string::npos);
   EXPECT_NE(ValueLine("T", "", {}).find(">Sin datos</text>"), std::string::npos);
 }
 
