@@ -83,7 +83,7 @@ for (const backend of backends()) {
       assert.deepEqual(t.names, DELEGACIONES);
       assert.deepEqual(t.rows[5].cells, ['San Miguel', '40', '8560', '32000000', '21.108', '-101.676']);
       assert.equal(range(html), 'filas 1–7 de 7');
-      assert.match(html, /<caption id="pv-caption">Datos del recurso: filas 1–7 de 7<\/caption>/);
+      assert.match(html, /<caption id="pv-caption" class="vh">Datos del recurso: filas 1–7 de 7<\/caption>/);
       assert.match(html, /<th scope="col" aria-sort="ascending">#<\/th>/);
       assert.match(html, /<span class="col-type">entero<\/span>/);
       assert.match(html, /<span class="col-type">decimal<\/span>/);
@@ -127,7 +127,7 @@ for (const backend of backends()) {
     it('sorts by a column both ways, with aria-sort and links that flip the order', async () => {
       const desc = await get('orden=votos&dir=desc');
       assert.deepEqual(table(desc.html).names, ['Las Joyas', 'Del Carmen', 'San Miguel', 'Cerro Gordo', 'Coecillo', 'Cerrito de Jerez', 'San Juan Bosco']);
-      assert.match(desc.html, /<th scope="col" aria-sort="descending" class="num"><a href="[^"]*orden=votos&amp;dir=asc#vista-previa" data-col="votos">votos <span aria-hidden="true">▼<\/span>/);
+      assert.match(desc.html, /<th scope="col" aria-sort="descending" class="num"><a href="[^"]*orden=votos&amp;dir=asc#vista-previa" data-col="votos">votos<span aria-hidden="true"> ▼<\/span><span class="vh"> \(ordenar de menor a mayor\)<\/span><\/a>/);
       assert.equal(count(desc.html, 'aria-sort='), 1);
       const asc = await get('orden=delegacion');
       assert.deepEqual(table(asc.html).names, [...DELEGACIONES].sort());

@@ -510,6 +510,7 @@ int AddDatastorePreview(RequestContext& ctx, const json::object& resource, json:
   for (int64_t n : choices) sizes.push_back(json::object{{"value", n}, {"selected", n == rows}});
   pv["sizes"] = std::move(sizes);
   pv["chart_form"] = ChartForm(ctx, p, columns);
+  pv["has_filters"] = !p.filters.empty();
   pv["filtered"] = !p.filters.empty() || !Blank(p.q) || !p.sort.empty() || !p.chart.empty();
 
   int status = 200;
