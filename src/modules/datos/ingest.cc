@@ -958,12 +958,16 @@ struct Compiled {
   std::string TieBreak() const {
     return sort.empty() && !fts_match.empty() ? Fts() + ".rowid" : std::string("t._id");
   }
+  // Ties are broken by _id in the direction of the last sort key, so that a sort on an indexed
+  // column is a walk of its index (which holds the rowid after the value) in either direction.
+  bool TieBreakDesc() const { return !sort.empty() && sort.back().desc; }
   std::string OrderBy() const {
     std::string out;
     for (const SortKey& k : sort)
       out += std::string(out.empty() ? " ORDER BY t." : ", t.") + Quote(k.column) +
              (k.desc ? " DESC" : " ASC");
-    return out.empty() ? " ORDER BY " + TieBreak() : out + ", t._id";
+    return out.empty() ? " ORDER BY " + TieBreak()
+                       : out + ", t._id" + (TieBreakDesc() ? " DESC" : " ASC");
   }
   void And(const std::string& condition) {
     where += std::string(where.empty() ? " WHERE " : " AND ") + condition;
@@ -1170,7 +1174,7 @@ Result<SearchCursor> SearchCursor::Open(db::Connection& c, const SearchRequest& 
     st->desc.push_back(k.desc);
   }
   st->keys.push_back(st->q.TieBreak());
-  st->desc.push_back(false);
+  st->desc.push_back(st->q.TieBreakDesc());
   for (const std::string& k : st->keys) st->select += ", " + k;
   return SearchCursor(std::move(st));
 }
