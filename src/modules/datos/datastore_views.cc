@@ -37,12 +37,12 @@ std::string Str(const json::value& v) {
 
 bool Blank(std::string_view s) { return s.find_first_not_of(" \t\r\n") == std::string_view::npos; }
 
-// A cell as text: integers as written, decimals in their shortest exact form (not rounded to two
-// places as the templates would), dates and text as stored.
+// A cell as text: integers as written, decimals in the fewest digits that read back exactly, in
+// fixed notation (32000000, not 3.2e+07; never rounded to two places as the templates would),
+// dates and text as stored.
 std::string CellText(const json::value& v) {
   if (v.is_int64()) return std::to_string(v.get_int64());
   if (v.is_double()) {
-    // Fixed notation: 32000000 rather than 3.2e+07 in a table read by people.
     char buf[400];
     auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v.get_double(), std::chars_format::fixed);
     return ec == std::errc() ? std::string(buf, end) : "";
@@ -51,10 +51,24 @@ std::string CellText(const json::value& v) {
   return "";
 }
 
-std::string Replace(std::string s, std::string_view key, std::string_view value) {
-  for (size_t at = s.find(key); at != std::string::npos; at = s.find(key, at + value.size()))
-    s.replace(at, key.size(), value);
-  return s;
+// `message` with each "{name}" replaced by its value, in one pass, so that a value holding
+// braces (a column's header) is never replaced in turn.
+std::string Fill(std::string_view message,
+                 std::initializer_list<std::pair<std::string_view, std::string>> values) {
+  std::string out;
+  for (size_t i = 0; i < message.size();) {
+    bool replaced = false;
+    for (const auto& [key, value] : values) {
+      if (message.compare(i, key.size(), key) == 0) {
+        out += value;
+        i += key.size();
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) out += message[i++];
+  }
+  return out;
 }
 
 // The preview's parameters as they came in the query string (see preview.h).
@@ -186,8 +200,7 @@ Status AddChart(RequestContext& ctx, const std::string& resource_id, const Param
   };
   const std::string agg = Str(c["aggregation"]);
   const std::string x_label = label_of(p.x), y_label = label_of(p.y);
-  std::string title =
-      Replace(Replace(ctx.T("datos_pv_title_" + agg), "{x}", x_label), "{y}", y_label);
+  std::string title = Fill(ctx.T("datos_pv_title_" + agg), {{"{x}", x_label}, {"{y}", y_label}});
   std::vector<svg::Datum> data;
   json::array table;
   for (const auto& v : c["points"].as_array()) {
@@ -208,9 +221,8 @@ Status AddChart(RequestContext& ctx, const std::string& resource_id, const Param
                     {"y_label", agg == "conteo" ? ctx.T("datos_pv_rows_count") : y_label},
                     {"rows", std::move(table)}};
   if (c["truncated"].as_bool())
-    view["truncated"] =
-        Replace(Replace(ctx.T("datos_pv_truncated"), "{n}", std::to_string(data.size())), "{total}",
-                std::to_string(total));
+    view["truncated"] = Fill(ctx.T("datos_pv_truncated"), {{"{n}", std::to_string(data.size())},
+                                                           {"{total}", std::to_string(total)}});
   pv["chart"] = std::move(view);
   return Status::Ok();
 }
@@ -473,11 +485,10 @@ int AddDatastorePreview(RequestContext& ctx, const json::object& resource, json:
     pv["has_rows"] = shown > 0;
     pv["total"] = total;
     std::string range =
-        shown > 0 ? Replace(Replace(Replace(ctx.T("datos_pv_range"), "{desde}",
-                                            text::FormatNumber(from + 1, 0)),
-                                    "{hasta}", text::FormatNumber(from + shown, 0)),
-                            "{total}", text::FormatNumber(total, 0))
-                  : Replace(ctx.T("datos_pv_range_none"), "{total}", text::FormatNumber(total, 0));
+        shown > 0 ? Fill(ctx.T("datos_pv_range"), {{"{desde}", text::FormatNumber(from + 1, 0)},
+                                                   {"{hasta}", text::FormatNumber(from + shown, 0)},
+                                                   {"{total}", text::FormatNumber(total, 0)}})
+                  : Fill(ctx.T("datos_pv_range_none"), {{"{total}", text::FormatNumber(total, 0)}});
     pv["range"] = range;
     if (page > 1) {
       Params prev = p;
