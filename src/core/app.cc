@@ -716,7 +716,10 @@ http::Response App::Handle(const http::Request& req) const {
   }
   for (std::string& c : ctx.set_cookies) r.headers.emplace_back("Set-Cookie", std::move(c));
   AddSecurityHeaders(r);
-  if (ctx.cacheable && r.status == 200 && !r.stream && MayUseCache(req) && req.method == "GET") {
+  // A response that sets a cookie is never cached: every visitor would get the same cookie (a
+  // CSRF token meant for one browser, say).
+  if (ctx.cacheable && r.status == 200 && !r.stream && ctx.set_cookies.empty() &&
+      MayUseCache(req) && req.method == "GET") {
     // The cached copy shares its body with every response served from it.
     auto e = std::make_shared<Impl::Entry>(Impl::Entry{revision_before, r});
     e->response.shared_body = std::make_shared<const std::string>(std::move(e->response.body));

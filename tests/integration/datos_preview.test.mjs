@@ -97,6 +97,17 @@ for (const backend of backends()) {
       assert.doesNotMatch(html, /rel="next"|rel="prev"/);
     });
 
+    it('is cached for anonymous visitors without handing them one shared cookie', async () => {
+      const query = fresh();
+      const first = await fetch(`${base}${page}?${query}`);
+      const second = await fetch(`${base}${page}?${query}`);
+      assert.equal(first.status, 200);
+      assert.equal(second.status, 200);
+      assert.deepEqual(first.headers.getSetCookie(), []);
+      assert.deepEqual(second.headers.getSetCookie(), []);
+      assert.equal(await first.text(), await second.text());
+    });
+
     it('filters by column value, typed by the column', async () => {
       assert.deepEqual(table((await get('f.delegacion=Coecillo')).html).names, ['Coecillo']);
       assert.deepEqual(table((await get('f.votos=8120')).html).names, ['Cerro Gordo']);

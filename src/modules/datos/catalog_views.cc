@@ -194,10 +194,13 @@ http::Response ResourcePage(RequestContext& ctx) {
     v["processing"] = Str(v["status"]) == "procesando";
   }
   if (o["size"].is_int64()) o["size_label"] = HumanSize(o["size"].as_int64());
+  const bool staff = IsStaff(ctx) && !p->as_object()["managed"].as_bool();
+  // Only staff get a form (a new version); a token for everyone would set a cookie on a page
+  // that is cached for everyone.
   json::object view{{"r", o},
                     {"dataset", p->as_object()},
-                    {"staff", IsStaff(ctx) && !p->as_object()["managed"].as_bool()},
-                    {"csrf", ctx.FormToken()}};
+                    {"staff", staff},
+                    {"csrf", staff ? ctx.FormToken() : std::string()}};
   // The current version's quality report, when it went through the datastore.
   for (auto& vv : o["versions"].as_array())
     if (Str(vv.as_object()["status"]) == "activa" && vv.as_object().contains("quality")) {
