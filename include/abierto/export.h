@@ -68,6 +68,11 @@ std::string NeutralizeFormula(std::string_view text);
 // with a dot as the decimal separator.
 std::string ToCsv(const Table& table);
 
+// Returns the rows of `table` as ToCsv() writes them, without the byte-order mark and the header
+// line: a large export is written as ToCsv() of its header and first rows, then ToCsvRows() of
+// each further batch, and the pieces add up to ToCsv() of the whole table.
+std::string ToCsvRows(const Table& table);
+
 // Returns the bytes of an .xlsx workbook with one sheet: a bold, frozen header row, numbers as
 // number cells and text as string cells (never formulas). `sheet_name` goes through
 // SanitizeSheetName(). Text longer than Excel's 32,767-character cell limit is cut. Returns

@@ -48,6 +48,13 @@ struct Request {
   std::string Cookie(std::string_view name) const;
 };
 
+// What a streamed body's producer reports after each call (see Response::stream).
+enum class StreamStep {
+  kMore,    // more follows: call again once this piece is written
+  kDone,    // this piece was the last
+  kFailed,  // give up: the response is cut short and the connection closed
+};
+
 struct Response {
   int status = 200;
   std::string content_type = "text/html; charset=utf-8";
@@ -58,6 +65,18 @@ struct Response {
   std::shared_ptr<const std::string> shared_body;
   // The route pattern that answered ("/planes/{slug}"), the label in metrics. Empty: "other".
   std::string route;
+  // When set, the body is produced piece by piece instead of `body` (a large export), so that
+  // it never has to be held whole in memory. The server calls it on the worker pool; each call
+  // appends the next piece to *out, and the next call comes only after that piece is written to
+  // the client, so a slow reader holds back the producer instead of filling memory. It is not
+  // called for HEAD or for a status without a body. The body goes out with chunked transfer
+  // encoding (to an HTTP/1.0 client: unframed, and the connection is closed at its end). The
+  // status and headers are already sent when it runs, so a failure cannot become an error page:
+  // kFailed closes the connection without the final chunk, and the client sees an incomplete
+  // transfer rather than a file that looks complete. The function owns what it reads from and
+  // must not use the database connection of the request that built it (it may run on another
+  // worker thread). Responses with a stream are never cached.
+  std::function<StreamStep(std::string* out)> stream;
 
   void SetHeader(std::string name, std::string value);
   size_t BodySize() const { return shared_body ? shared_body->size() : body.size(); }

@@ -75,4 +75,25 @@ std::string LineChart(std::string_view title, std::string_view desc,
                       const std::vector<std::string>& x_labels, const std::vector<Series>& series,
                       const ChartOptions& options = {});
 
+// ---- Charts of arbitrary numbers (the datastore preview) ----------------------------------------
+
+struct Datum {
+  std::string label;  // the category or x value as it should read ("Coecillo", "2025-03-31")
+  double value = 0;   // any finite number; non-finite data are left out
+};
+
+// Returns one horizontal bar per datum, in the given order, on one linear scale that includes
+// zero: positive values extend right of it, negative ones left. Each bar is a
+// <rect class="bar"> with the datum's label above it and its value (FormatNumber, with two
+// decimals unless every value is whole) at the end of the row; the description lists them all.
+std::string ValueBars(std::string_view title, std::string_view desc, const std::vector<Datum>& data,
+                      const ChartOptions& options = {});
+
+// Returns a line through the data in the given order, evenly spaced along the x axis, with a
+// <circle class="point"> per datum (its <title> reads "label: value"), a y axis of round
+// ticks that spans the values and zero, and category labels under the axis, thinned out so that
+// they do not overlap. The description lists every datum.
+std::string ValueLine(std::string_view title, std::string_view desc, const std::vector<Datum>& data,
+                      const ChartOptions& options = {});
+
 }  // namespace abierto::svg

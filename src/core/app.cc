@@ -103,7 +103,14 @@ std::string SafeNext(std::string_view next, std::string_view fallback) {
 
 }  // namespace
 
+// Apps are told apart by a number never reused, unlike their addresses: a test that destroys
+// one app and creates the next may get the same address.
+namespace {
+std::atomic<uint64_t> next_app_instance{0};
+}  // namespace
+
 struct App::Impl {
+  const uint64_t instance = ++next_app_instance;
   std::vector<CompiledRoute> routes;
   std::unique_ptr<tmpl::TemplateSet> templates;
   json::object messages_es, messages_en;
@@ -587,8 +594,8 @@ Result<std::string> App::RenderTemplate(std::string_view name, const json::value
 
 Result<db::Connection*> App::ThreadConnection() const {
   // One connection per thread and per App (tests run several apps in one process).
-  thread_local std::unordered_map<const App*, std::unique_ptr<db::Connection>> conns;
-  auto& c = conns[this];
+  thread_local std::unordered_map<uint64_t, std::unique_ptr<db::Connection>> conns;
+  auto& c = conns[impl_->instance];
   if (!c) {
     ASSIGN_OR_RETURN(c, database_->Connect());
   }
@@ -847,7 +854,10 @@ http::Response App::Handle(const http::Request& req) const {
   }
   for (std::string& c : ctx.set_cookies) r.headers.emplace_back("Set-Cookie", std::move(c));
   AddSecurityHeaders(r);
-  if (ctx.cacheable && r.status == 200 && MayUseCache(req) && req.method == "GET") {
+  // A response that sets a cookie is never cached: every visitor would get the same cookie (a
+  // CSRF token meant for one browser, say).
+  if (ctx.cacheable && r.status == 200 && !r.stream && ctx.set_cookies.empty() &&
+      MayUseCache(req) && req.method == "GET") {
     // The cached copy shares its body with every response served from it.
     auto e = std::make_shared<Impl::Entry>(Impl::Entry{revision_before, r});
     e->response.shared_body = std::make_shared<const std::string>(std::move(e->response.body));

@@ -31,10 +31,16 @@ const Cell& CellAt(const std::vector<Cell>& row, size_t column) {
   return column < row.size() ? row[column] : kEmptyCell;
 }
 
-// Appends the shortest decimal form of `value` that reads back as the same double.
+// Appends the shortest decimal form of `value` that reads back as the same double, in plain
+// notation for the magnitudes of amounts and measurements (32000000, not 3.2e+07, which a
+// reader or a tool expecting digits would stumble on) and in scientific notation beyond them.
 void AppendNumber(double value, std::string* out) {
-  char buf[32];
-  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+  char buf[64];
+  const double magnitude = std::fabs(value);
+  const bool plain = magnitude == 0 || (magnitude >= 1e-6 && magnitude < 1e21);
+  const auto [end, ec] = plain
+                             ? std::to_chars(buf, buf + sizeof buf, value, std::chars_format::fixed)
+                             : std::to_chars(buf, buf + sizeof buf, value);
   if (ec == std::errc()) out->append(buf, end);
 }
 
@@ -96,6 +102,17 @@ void AppendCsvCell(const Cell& cell, std::string* out) {
     if (std::isfinite(cell.number())) AppendNumber(cell.number(), out);
   } else if (cell.is_text()) {
     AppendCsvField(NeutralizeFormula(text::SanitizeUtf8(cell.text())), out);
+  }
+}
+
+void AppendCsvRows(const Table& table, std::string* out) {
+  const size_t columns = table.headers.size();
+  for (const auto& row : table.rows) {
+    for (size_t c = 0; c < columns; ++c) {
+      if (c > 0) out->push_back(',');
+      AppendCsvCell(CellAt(row, c), out);
+    }
+    out->append("\r\n");
   }
 }
 
@@ -197,13 +214,14 @@ std::string ToCsv(const Table& table) {
     AppendCsvField(NeutralizeFormula(text::SanitizeUtf8(table.headers[c])), &out);
   }
   out.append("\r\n");
-  for (const auto& row : table.rows) {
-    for (size_t c = 0; c < columns; ++c) {
-      if (c > 0) out.push_back(',');
-      AppendCsvCell(CellAt(row, c), &out);
-    }
-    out.append("\r\n");
-  }
+  AppendCsvRows(table, &out);
+  return out;
+}
+
+std::string ToCsvRows(const Table& table) {
+  std::string out;
+  out.reserve(64 * table.rows.size());
+  AppendCsvRows(table, &out);
   return out;
 }
 

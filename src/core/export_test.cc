@@ -72,7 +72,20 @@ TEST(ExportCsv, NumbersRoundTripAndNonFiniteIsEmpty) {
   t.rows.push_back({1234567.891});
   t.rows.push_back({1.0 / 0.0});
   t.rows.push_back({int64_t{9007199254740992}});
-  EXPECT_EQ(ToCsv(t), kBom + "n\r\n1234567.891\r\n\r\n9007199254740992\r\n");
+  // Plain digits where the shortest form would be scientific; scientific only far out.
+  for (double v : {32000000.0, 1e6, -2.5e-5, 1e300, 1e-7}) t.rows.push_back({v});
+  EXPECT_EQ(ToCsv(t), kBom +
+                          "n\r\n1234567.891\r\n\r\n9007199254740992\r\n32000000\r\n1000000\r\n"
+                          "-0.000025\r\n1e+300\r\n1e-07\r\n");
+}
+
+TEST(ExportCsv, RowsInPiecesAddUpToTheWholeFile) {
+  Table whole = SampleTable();
+  Table first{whole.headers, {whole.rows[0]}};
+  Table rest{whole.headers, {whole.rows.begin() + 1, whole.rows.end()}};
+  EXPECT_EQ(ToCsv(first) + ToCsvRows(rest), ToCsv(whole));
+  EXPECT_EQ(ToCsvRows(Table{{"v", "w"}, {{"=1+1"}, {-2.5, "@x"}}}), "'=1+1,\r\n-2.5,'@x\r\n");
+  EXPECT_EQ(ToCsvRows(Table{{"v"}, {}}), "");
 }
 
 TEST(ExportCsv, DropsInvalidUtf8) {

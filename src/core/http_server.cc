@@ -15,6 +15,11 @@
 // deadline that applies to its state; it never moves earlier than the timer's expiry (each
 // deadline is "event + timeout" and the timer steps by the shortest timeout), so state changes
 // on the hot path only store a time point.
+//
+// A streamed response (Response::stream) is written in turns: its headers go out with the
+// batch, then the session alternates between asking the producer for a piece on the worker pool
+// and writing that piece as one chunk, so at most one piece per connection is in memory and a
+// slow client slows the producer down. Responses pipelined behind it wait until it ends.
 
 #include <sys/uio.h>
 #include <time.h>
@@ -411,7 +416,7 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.reset();
     // A 100 Continue for a request we will not read any further is pointless.
     while (!slots_.empty() && slots_.back().interim && slots_.back().ready) slots_.pop_back();
-    if (!writing_ && slots_.empty()) {
+    if (!writing_ && !streaming_ && slots_.empty()) {
       Close();
       return;
     }
@@ -439,7 +444,8 @@ class Session : public std::enable_shared_from_this<Session> {
     Clock::time_point d = Clock::time_point::max();
     if (writing_) d = std::min(d, write_start_ + core_->opt.read_timeout);
     if (parser_) d = std::min(d, request_start_ + core_->opt.read_timeout);
-    if (!writing_ && !parser_ && slots_.empty()) {
+    // While a streamed body's next piece is being produced nothing is due from the client.
+    if (!writing_ && !parser_ && slots_.empty() && !streaming_) {
       d = std::min(d, idle_start_ + core_->opt.idle_timeout);
     }
     return d;
@@ -478,7 +484,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     MaybeWrite();
     DoRead();
-    if (read_closed_ && !writing_ && slots_.empty() && !closed_) FinishConnection();
+    if (read_closed_ && !writing_ && !streaming_ && slots_.empty() && !closed_) FinishConnection();
   }
 
   void StartParser() {
@@ -641,7 +647,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void MaybeWrite() {
-    if (writing_ || closed_) return;
+    if (writing_ || closed_ || streaming_) return;
     size_t count = 0;
     bool close = false;
     pieces_.clear();
@@ -652,15 +658,28 @@ class Session : public std::enable_shared_from_this<Session> {
         out_.append(kContinue);
       } else {
         bool last = read_closed_ && slots_.size() == 1;
-        bool close_this = !slot.keep_alive || last;
+        bool streamed = Streamed(slot);
+        // An HTTP/1.0 client learns where an unframed body ends when the connection closes.
+        bool close_this = !slot.keep_alive || last || (streamed && slot.version == 10);
         size_t body_bytes = Serialize(slot, close_this, &out_mark);
-        Record(slot, body_bytes);
+        if (streamed) {
+          // Its body follows the headers piece by piece; see OnWrite.
+          streaming_ = true;
+          stream_done_ = false;
+          stream_chunked_ = slot.version != 10;
+          stream_bytes_ = 0;
+          stream_ = std::make_shared<std::function<StreamStep(std::string*)>>(
+              std::move(slot.resp->stream));
+          stream_slot_ = std::move(slot);
+        } else {
+          Record(slot, body_bytes);
+        }
         if (close_this) close = true;
       }
       slots_.pop_front();
       ++first_seq_;
       ++count;
-      if (close) break;
+      if (close || streaming_) break;
     }
     if (count == 0) return;
     if (out_mark < out_.size()) pieces_.push_back({-1, out_mark, out_.size()});
@@ -681,8 +700,15 @@ class Session : public std::enable_shared_from_this<Session> {
                       [self = shared_from_this()](error_code ec, size_t) { self->OnWrite(ec); });
   }
 
+  static bool Bodiless(int status) { return status < 200 || status == 204 || status == 304; }
+
+  // True when the slot's body is produced by Response::stream rather than held whole.
+  static bool Streamed(const Slot& slot) {
+    return slot.resp && slot.resp->stream && !slot.head && !Bodiless(slot.resp->status);
+  }
+
   // Appends the response to out_ (or, for a large body, records it as its own buffer) and
-  // returns the body bytes sent.
+  // returns the body bytes sent. A streamed body is not written here, only its headers.
   size_t Serialize(Slot& slot, bool close, size_t* out_mark) {
     Response& r = *slot.resp;
     int status = (r.status >= 100 && r.status <= 999) ? r.status : 500;
@@ -700,8 +726,12 @@ class Session : public std::enable_shared_from_this<Session> {
       out_.append(r.content_type);
       out_.append("\r\n");
     }
-    bool bodiless = status < 200 || status == 204 || status == 304;
-    if (!bodiless) {
+    bool bodiless = Bodiless(status);
+    bool streamed = r.stream && !bodiless;
+    if (streamed) {
+      // HEAD gets the headers a GET would; HTTP/1.0 has no chunked coding.
+      if (slot.version != 10) out_.append("Transfer-Encoding: chunked\r\n");
+    } else if (!bodiless) {
       out_.append("Content-Length: ");
       AppendUint(&out_, r.BodySize());
       out_.append("\r\n");
@@ -736,7 +766,7 @@ class Session : public std::enable_shared_from_this<Session> {
       out_.append("Connection: keep-alive\r\n");
     }
     out_.append("\r\n");
-    if (slot.head || bodiless) return 0;
+    if (slot.head || bodiless || streamed) return 0;
     size_t size = r.BodySize();
     if (r.shared_body) {
       // A shared body (a cached page) goes out as its own buffer: no copy per request.
@@ -815,10 +845,18 @@ class Session : public std::enable_shared_from_this<Session> {
     } else {
       out_.clear();
     }
+    stream_piece_.clear();
     if (closed_) return;
     if (ec) {
       Close();
       return;
+    }
+    if (streaming_) {
+      if (!stream_done_) {
+        Produce();
+        return;
+      }
+      EndStream();
     }
     if (close_after_write_) {
       FinishConnection();
@@ -826,6 +864,78 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (slots_.empty()) idle_start_ = Clock::now();
     Pump();
+  }
+
+  // Asks the producer of the streamed body for its next piece, on the worker pool.
+  void Produce() {
+    producing_ = true;
+    asio::post(*core_->pool, [self = shared_from_this(), producer = stream_]() mutable {
+      std::string piece;
+      StreamStep step = StreamStep::kFailed;
+      try {
+        step = (*producer)(&piece);
+      } catch (const std::exception& e) {
+        LogError("stream producer threw", e.what());
+      } catch (...) {
+        LogError("stream producer threw", "unknown exception");
+      }
+      const asio::any_io_executor& ex = self->executor();
+      asio::post(ex, [self = std::move(self), step, piece = std::move(piece)]() mutable {
+        self->OnProduced(step, std::move(piece));
+      });
+    });
+  }
+
+  void OnProduced(StreamStep step, std::string piece) {
+    producing_ = false;
+    if (closed_) {
+      EndStream();
+      return;
+    }
+    if (step == StreamStep::kFailed) {
+      // The status line promised a whole body; leaving out the last chunk tells the client.
+      EndStream();
+      Close();
+      return;
+    }
+    stream_done_ = step == StreamStep::kDone;
+    stream_bytes_ += piece.size();
+    stream_piece_ = std::move(piece);
+    out_.clear();
+    buffers_.clear();
+    if (stream_chunked_ && !stream_piece_.empty()) {
+      char size[20];
+      int n = std::snprintf(size, sizeof size, "%zx\r\n", stream_piece_.size());
+      out_.append(size, static_cast<size_t>(n));
+    }
+    size_t head_end = out_.size();
+    if (stream_chunked_ && !stream_piece_.empty()) out_.append("\r\n");
+    if (stream_chunked_ && stream_done_) out_.append("0\r\n\r\n");
+    if (out_.empty() && stream_piece_.empty()) {
+      // Nothing to send: ask again, or end an unframed body.
+      if (!stream_done_) {
+        Produce();
+        return;
+      }
+      OnWrite({});
+      return;
+    }
+    buffers_.emplace_back(out_.data(), head_end);
+    buffers_.emplace_back(stream_piece_.data(), stream_piece_.size());
+    buffers_.emplace_back(out_.data() + head_end, out_.size() - head_end);
+    writing_ = true;
+    write_start_ = Clock::now();
+    asio::async_write(socket_, buffers_,
+                      [self = shared_from_this()](error_code ec, size_t) { self->OnWrite(ec); });
+  }
+
+  // The streamed response is over, whole or not: it is counted and its producer released.
+  void EndStream() {
+    if (!streaming_) return;
+    streaming_ = false;
+    if (stream_slot_.resp) Record(stream_slot_, stream_bytes_);
+    stream_slot_ = Slot();
+    stream_.reset();  // a producer still running on the pool keeps its own reference
   }
 
   void FinishConnection() {
@@ -874,6 +984,7 @@ class Session : public std::enable_shared_from_this<Session> {
     timer_.cancel();
     slots_.clear();
     parser_.reset();
+    if (!producing_) EndStream();
   }
 
   struct Piece {
@@ -899,6 +1010,16 @@ class Session : public std::enable_shared_from_this<Session> {
   std::vector<Piece> pieces_;
   std::vector<asio::const_buffer> buffers_;
   size_t batch_count_ = 0;
+
+  // The streamed response being written (see Produce / OnProduced).
+  std::shared_ptr<std::function<StreamStep(std::string*)>> stream_;
+  Slot stream_slot_;
+  std::string stream_piece_;
+  size_t stream_bytes_ = 0;
+  bool streaming_ = false;
+  bool producing_ = false;
+  bool stream_done_ = false;
+  bool stream_chunked_ = true;
 
   Clock::time_point idle_start_, request_start_, write_start_, linger_deadline_;
   bool reading_ = false;

@@ -27,6 +27,7 @@ struct RawResponse {
   int status = 0;
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string body;
+  int chunks = 0;  // of a chunked body, not counting the last (empty) one
 
   std::string Header(std::string_view name) const {
     for (const auto& [n, v] : headers) {
@@ -67,7 +68,8 @@ class Client {
     }
   }
 
-  // Reads one response (Content-Length framed). False on EOF, error or timeout.
+  // Reads one response: Content-Length framed, chunked (the body decoded), or — with neither —
+  // up to the end of the connection. False on EOF, error, timeout or an incomplete body.
   bool Read(RawResponse* r, bool head = false) {
     auto deadline = std::chrono::steady_clock::now() + kWait;
     size_t end;
@@ -82,6 +84,7 @@ class Client {
     *r = RawResponse();
     r->status = std::stoi(line.substr(9, 3));
     size_t length = 0;
+    bool has_length = false, chunked = false;
     while (std::getline(lines, line)) {
       if (!line.empty() && line.back() == '\r') line.pop_back();
       size_t colon = line.find(':');
@@ -90,16 +93,51 @@ class Client {
       for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       std::string value = line.substr(colon + 1);
       while (!value.empty() && value.front() == ' ') value.erase(0, 1);
-      if (name == "content-length") length = std::stoul(value);
+      if (name == "content-length") {
+        length = std::stoul(value);
+        has_length = true;
+      }
+      if (name == "transfer-encoding") chunked = value == "chunked";
       r->headers.emplace_back(name, value);
     }
     if (head || r->status < 200) return true;
+    if (chunked) return ReadChunks(r, deadline);
+    if (!has_length) {
+      for (;;) {
+        FillResult f = Fill(deadline);
+        if (f == kTimeout) return false;
+        if (f == kClosed) break;
+      }
+      r->body = std::move(buf_);
+      buf_.clear();
+      return true;
+    }
     while (buf_.size() < length) {
       if (Fill(deadline) != kData) return false;
     }
     r->body = buf_.substr(0, length);
     buf_.erase(0, length);
     return true;
+  }
+
+  // Decodes a chunked body into r->body; false if the connection ends before the last chunk.
+  bool ReadChunks(RawResponse* r, std::chrono::steady_clock::time_point deadline) {
+    for (;;) {
+      size_t eol;
+      while ((eol = buf_.find("\r\n")) == std::string::npos) {
+        if (Fill(deadline) != kData) return false;
+      }
+      size_t size = std::stoul(buf_.substr(0, eol), nullptr, 16);
+      buf_.erase(0, eol + 2);
+      while (buf_.size() < size + 2) {
+        if (Fill(deadline) != kData) return false;
+      }
+      if (buf_.compare(size, 2, "\r\n") != 0) return false;
+      r->body.append(buf_, 0, size);
+      r->chunks += size > 0;
+      buf_.erase(0, size + 2);
+      if (size == 0) return true;
+    }
   }
 
   // True if the server ends the connection (EOF or reset) within kWait; data is discarded.
@@ -205,6 +243,21 @@ class HttpServerTest : public ::testing::Test {
         return Text("lento", "/lento");
       }
       if (req.path == "/grande") return Text(std::string(100000, 'x'), "/grande");
+      if (req.path.starts_with("/flujo")) {
+        // Pieces "0,1,...": /flujo gives three and ends, /flujo-falla fails after two.
+        Response r = Text("", "/flujo");
+        bool fail = req.path == "/flujo-falla";
+        auto calls = std::make_shared<int>(0);
+        r.stream = [this, calls, fail](std::string* out) {
+          ++stream_calls_;
+          int n = (*calls)++;
+          if (fail && n == 2) return StreamStep::kFailed;
+          out->append(std::to_string(n) + ",");
+          if (n == 1) out->append(std::string(100000, 'x') + ",");
+          return n == 2 ? StreamStep::kDone : StreamStep::kMore;
+        };
+        return r;
+      }
       Response r = Text("no existe", "");
       r.status = 404;
       return r;
@@ -242,6 +295,7 @@ class HttpServerTest : public ::testing::Test {
   std::atomic<int> concurrent_{0};
   std::atomic<int> max_concurrent_{0};
   std::promise<void> entered_slow_;
+  std::atomic<int> stream_calls_{0};
 };
 
 TEST_F(HttpServerTest, FastPathAnswersWithStandardHeaders) {
@@ -414,6 +468,58 @@ TEST_F(HttpServerTest, HeadAnswersLikeGetWithoutBody) {
   ASSERT_TRUE(c.Read(&r));
   EXPECT_EQ(r.status, 200);
   EXPECT_TRUE(r.body.starts_with("GET|/eco|")) << r.body;
+}
+
+TEST_F(HttpServerTest, StreamedBodyGoesOutInChunksAndTheConnectionStaysUsable) {
+  StartServer();
+  Client c(port_);
+  // The second request is pipelined behind the stream and must come after all of it.
+  c.Send(Get("/flujo") + Get("/eco"));
+  RawResponse r;
+  ASSERT_TRUE(c.Read(&r));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.Header("transfer-encoding"), "chunked");
+  EXPECT_FALSE(r.HasHeader("content-length"));
+  EXPECT_EQ(r.body, "0,1," + std::string(100000, 'x') + ",2,");
+  EXPECT_EQ(r.chunks, 3);
+  ASSERT_TRUE(c.Read(&r));
+  EXPECT_TRUE(r.body.starts_with("GET|/eco|")) << r.body;
+  EXPECT_EQ(stream_calls_.load(), 3);
+}
+
+TEST_F(HttpServerTest, StreamedBodyToHeadIsNotProducedAndHttp10GetsItUnframed) {
+  StartServer();
+  {
+    Client c(port_);
+    c.Send("HEAD /flujo HTTP/1.1\r\nHost: x\r\n\r\n");
+    RawResponse r;
+    ASSERT_TRUE(c.Read(&r, /*head=*/true));
+    EXPECT_EQ(r.Header("transfer-encoding"), "chunked");
+    c.Send(Get("/eco"));
+    ASSERT_TRUE(c.Read(&r));
+    EXPECT_TRUE(r.body.starts_with("GET|/eco|")) << r.body;
+    EXPECT_EQ(stream_calls_.load(), 0);
+  }
+  Client c(port_);
+  c.Send("GET /flujo HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  RawResponse r;
+  ASSERT_TRUE(c.Read(&r));
+  EXPECT_FALSE(r.HasHeader("transfer-encoding"));
+  EXPECT_EQ(r.Header("connection"), "close");
+  EXPECT_EQ(r.body, "0,1," + std::string(100000, 'x') + ",2,");
+}
+
+TEST_F(HttpServerTest, AFailingStreamCutsTheResponseShort) {
+  StartServer();
+  Client c(port_);
+  c.Send(Get("/flujo-falla"));
+  RawResponse r;
+  // The chunks already sent arrive, the last (empty) chunk never does, the connection closes.
+  EXPECT_FALSE(c.Read(&r));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(r.body.starts_with("0,1,")) << r.body.substr(0, 20);
+  EXPECT_TRUE(c.WaitClosed());
+  EXPECT_EQ(Fetch(Get("/eco")).status, 200);
 }
 
 TEST_F(HttpServerTest, ThrowingHandlersGive500AndTheServerGoesOn) {

@@ -487,4 +487,234 @@ std::string LineChart(std::string_view title, std::string_view desc,
   return chart.Finish();
 }
 
+// ---- charts of arbitrary numbers ---------------------------------------------------------------
+
+namespace {
+
+std::vector<Datum> Finite(const std::vector<Datum>& data) {
+  std::vector<Datum> out;
+  for (const Datum& d : data)
+    if (std::isfinite(d.value)) out.push_back(d);
+  return out;
+}
+
+// Two decimals unless every value is whole.
+int DecimalsFor(const std::vector<Datum>& data) {
+  for (const Datum& d : data)
+    if (std::fabs(d.value - std::round(d.value)) > 1e-9) return 2;
+  return 0;
+}
+
+std::string DataSummary(const std::vector<Datum>& data, int decimals) {
+  std::string summary;
+  for (const Datum& d : data) {
+    if (!summary.empty()) summary += "; ";
+    summary += text::SanitizeUtf8(d.label) + ": " + text::FormatNumber(d.value, decimals);
+  }
+  return summary + ".";
+}
+
+// Round tick values (1, 2 or 5 times a power of ten apart) covering [lo, hi], about `target` of
+// them.
+std::vector<double> NiceTicks(double lo, double hi, int target) {
+  if (!(hi > lo)) hi = lo + 1;
+  const double raw = (hi - lo) / std::max(1, target);
+  const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
+  double step = magnitude;
+  for (double m : {1.0, 2.0, 5.0, 10.0}) {
+    step = m * magnitude;
+    if (step >= raw) break;
+  }
+  std::vector<double> ticks;
+  for (double v = std::floor(lo / step) * step; v <= hi + step * 1e-9 && ticks.size() < 50;
+       v += step) {
+    ticks.push_back(std::fabs(v) < step * 1e-9 ? 0 : v);
+  }
+  if (ticks.back() < hi) ticks.push_back(ticks.back() + step);
+  return ticks;
+}
+
+// Tick labels: as many decimals as the step needs.
+int TickDecimals(const std::vector<double>& ticks) {
+  if (ticks.size() < 2) return 0;
+  const double step = ticks[1] - ticks[0];
+  if (step >= 1) return 0;
+  return std::min(6, static_cast<int>(std::ceil(-std::log10(step) - 1e-9)));
+}
+
+void AppendClassedText(std::string* out, std::string_view cls, double x, double y,
+                       std::string_view content, double size, const char* fill,
+                       const char* anchor = "start") {
+  out->append("<text class=\"")
+      .append(cls)
+      .append("\" x=\"")
+      .append(Num(x))
+      .append("\" y=\"")
+      .append(Num(y))
+      .append("\" font-size=\"")
+      .append(Num(size))
+      .append("\" fill=\"")
+      .append(fill)
+      .append("\"");
+  if (std::string_view(anchor) != "start")
+    out->append(" text-anchor=\"").append(anchor).append("\"");
+  out->append(">").append(text::XmlEscape(content)).append("</text>");
+}
+
+void AppendLine(std::string* out, std::string_view cls, double x1, double y1, double x2, double y2,
+                const char* stroke) {
+  out->append("<line class=\"")
+      .append(cls)
+      .append("\" x1=\"" + Num(x1) + "\" y1=\"" + Num(y1) + "\" x2=\"" + Num(x2) + "\" y2=\"" +
+              Num(y2) + "\" stroke=\"")
+      .append(stroke)
+      .append("\" stroke-width=\"1\"/>");
+}
+
+}  // namespace
+
+std::string ValueBars(std::string_view title, std::string_view desc, const std::vector<Datum>& raw,
+                      const ChartOptions& options) {
+  const std::vector<Datum> data = Finite(raw);
+  if (data.empty()) return NoData("value-bars", title, desc, options);
+  const int decimals = DecimalsFor(data);
+  double lo = 0, hi = 0;
+  for (const Datum& d : data) {
+    lo = std::min(lo, d.value);
+    hi = std::max(hi, d.value);
+  }
+  if (hi == lo) hi = lo + 1;
+  constexpr double kRow = 42;
+  constexpr double kFont = 14;
+  const double bar_width = kWidth - 2 * kMargin;
+  auto x_of = [&](double v) { return kMargin + bar_width * (v - lo) / (hi - lo); };
+  const double zero = x_of(0);
+
+  Chart chart("value-bars", title, desc, DataSummary(data, decimals),
+              kMargin + kRow * data.size() + 4, options);
+  std::string& out = chart.body();
+  for (size_t i = 0; i < data.size(); ++i) {
+    const double top = kMargin + kRow * i;
+    const std::string value = text::FormatNumber(data[i].value, decimals);
+    const double label_width = bar_width - (value.size() + 2) * kFont * kGlyphEm;
+    out.append("<g class=\"bar-row\">");
+    AppendClassedText(&out, "bar-label", kMargin, top + 15,
+                      Shorten(data[i].label, CharsThatFit(label_width, kFont)), kFont, kTextColour);
+    AppendClassedText(&out, "bar-value", kWidth - kMargin, top + 15, value, kFont, kTextColour,
+                      "end");
+    const double x = x_of(data[i].value);
+    out.append("<rect class=\"bar\" x=\"" + Num(std::min(x, zero)) + "\" y=\"" + Num(top + 21) +
+               "\" width=\"" + Num(std::max(std::fabs(x - zero), 1.0)) +
+               "\" height=\"14\" fill=\"" + std::string(kDefaultFill) + "\"><title>" +
+               text::XmlEscape(text::SanitizeUtf8(data[i].label) + ": " + value) +
+               "</title></rect>");
+    out.append("</g>");
+  }
+  if (lo < 0)
+    AppendLine(&out, "axis", zero, kMargin, zero, kMargin + kRow * data.size(), kMutedColour);
+  return chart.Finish();
+}
+
+std::string ValueLine(std::string_view title, std::string_view desc, const std::vector<Datum>& raw,
+                      const ChartOptions& options) {
+  const std::vector<Datum> data = Finite(raw);
+  if (data.empty()) return NoData("value-line", title, desc, options);
+  const int decimals = DecimalsFor(data);
+  double lo = 0, hi = 0;
+  for (const Datum& d : data) {
+    lo = std::min(lo, d.value);
+    hi = std::max(hi, d.value);
+  }
+  const std::vector<double> ticks = NiceTicks(lo, hi, 5);
+  const int tick_decimals = TickDecimals(ticks);
+  lo = ticks.front();
+  hi = ticks.back();
+
+  constexpr double kSmall = 12;
+  constexpr double kPlotHeight = 220;
+  constexpr double kPlotTop = kMargin + 8;
+  constexpr double kRight = 16;
+  size_t widest = 0;
+  std::vector<std::string> tick_labels;
+  for (double t : ticks) {
+    tick_labels.push_back(text::FormatNumber(t, tick_decimals));
+    widest = std::max(widest, tick_labels.back().size());
+  }
+  const size_t n = data.size();
+  // Category labels lie level under the axis when each fits between its neighbours (the plot
+  // narrows so that the first and last fit too); otherwise they are turned 45 degrees, which
+  // leaves long names (colonias, delegaciones) readable, and thinned out to every stride-th
+  // when even that is too tight.
+  constexpr size_t kMaxLabelChars = 20;
+  std::vector<std::string> labels;
+  double longest = 0;
+  for (const Datum& d : data) {
+    labels.push_back(Shorten(d.label, kMaxLabelChars));
+    size_t chars = 0;
+    for (unsigned char c : labels.back()) chars += (c & 0xC0) != 0x80;
+    longest = std::max(longest, chars * kSmall * kGlyphEm);
+  }
+  double plot_left = kMargin + widest * kSmall * kGlyphEm + 8;
+  double plot_right = kWidth - kRight;
+  const double level_left = std::max(plot_left, longest / 2 + 4);
+  const double level_right = std::min(plot_right, kWidth - longest / 2 - 4);
+  const bool level = n == 1 || longest + 8 <= (level_right - level_left) / (n - 1);
+  if (level) {
+    plot_left = level_left;
+    plot_right = level_right;
+  } else {
+    plot_left = std::max(plot_left, longest * 0.7071 + 4);
+  }
+  const double spacing = n > 1 ? (plot_right - plot_left) / (n - 1) : plot_right - plot_left;
+  size_t stride = 1;
+  while (!level && stride < n && spacing * stride < kSmall + 4) ++stride;
+  const double plot_bottom = kPlotTop + kPlotHeight;
+  const double height = plot_bottom + (level ? 30 : longest * 0.7071 + 24);
+  auto x_of = [&](size_t i) {
+    if (n == 1) return (plot_left + plot_right) / 2;
+    return plot_left + (plot_right - plot_left) * static_cast<double>(i) / (n - 1);
+  };
+  auto y_of = [&](double v) { return plot_bottom - kPlotHeight * (v - lo) / (hi - lo); };
+
+  Chart chart("value-line", title, desc, DataSummary(data, decimals), height, options);
+  std::string& out = chart.body();
+  for (size_t i = 0; i < ticks.size(); ++i) {
+    const double y = y_of(ticks[i]);
+    const bool zero = ticks[i] == 0;
+    AppendLine(&out, zero ? "axis" : "grid", plot_left, y, plot_right, y,
+               zero ? kMutedColour : kGridColour);
+    AppendClassedText(&out, "tick", plot_left - 6, y + 4, tick_labels[i], kSmall, kMutedColour,
+                      "end");
+  }
+  for (size_t i = 0; i < n; i += stride) {
+    const double x = x_of(i);
+    AppendLine(&out, "tick-mark", x, plot_bottom, x, plot_bottom + 5, kMutedColour);
+    if (level) {
+      AppendClassedText(&out, "category", x, plot_bottom + 20, labels[i], kSmall, kMutedColour,
+                        "middle");
+      continue;
+    }
+    // Turned about its end, which sits under the tick.
+    const double y = plot_bottom + 14;
+    out.append("<text class=\"category\" x=\"" + Num(x) + "\" y=\"" + Num(y) + "\" font-size=\"" +
+               Num(kSmall) + "\" fill=\"" + kMutedColour +
+               "\" text-anchor=\"end\" transform=\"rotate(-45 " + Num(x) + " " + Num(y) + ")\">" +
+               text::XmlEscape(labels[i]) + "</text>");
+  }
+  std::string points;
+  for (size_t i = 0; i < n; ++i) points += Num(x_of(i)) + "," + Num(y_of(data[i].value)) + " ";
+  points.pop_back();
+  out.append("<polyline class=\"line\" points=\"" + points + "\" fill=\"none\" stroke=\"" +
+             std::string(kDefaultFill) + "\" stroke-width=\"2.5\" stroke-linejoin=\"round\"/>");
+  for (size_t i = 0; i < n; ++i) {
+    out.append("<circle class=\"point\" cx=\"" + Num(x_of(i)) + "\" cy=\"" +
+               Num(y_of(data[i].value)) + "\" r=\"4\" fill=\"" + std::string(kDefaultFill) +
+               "\" stroke=\"#ffffff\" stroke-width=\"1\"><title>" +
+               text::XmlEscape(text::SanitizeUtf8(data[i].label) + ": " +
+                               text::FormatNumber(data[i].value, decimals)) +
+               "</title></circle>");
+  }
+  return chart.Finish();
+}
+
 }  // namespace abierto::svg

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
+#include <vector>
 
 #include "testing/tools.h"
 
@@ -166,6 +168,80 @@ TEST(SvgLine, NoValidPointsIsSinDatos) {
   ExpectAccessibleAndSafe(svg);
   EXPECT_NE(svg.find(">Sin datos</text>"), std::string::npos);
   EXPECT_NE(LineChart("Avance", "", {}, {}).find(">Sin datos</text>"), std::string::npos);
+}
+
+TEST(SvgValueBars, OneBarPerFiniteDatumOnAScaleThroughZero) {
+  const std::string svg = ValueBars("Votos por delegación", "Suma de votos.",
+                                    {{"A", 10}, {"B", -5}, {"C", 20}, {"D", std::nan("")}});
+  ExpectAccessibleAndSafe(svg);
+  EXPECT_EQ(Count(svg, "<rect class=\"bar\""), 3u) << svg;
+  // The scale runs from -5 (x=8) to 20 (x=632): zero sits at x=132.8.
+  EXPECT_NE(svg.find("<rect class=\"bar\" x=\"132.8\" y=\"29\" width=\"249.6\""), std::string::npos)
+      << svg;
+  EXPECT_NE(svg.find("<rect class=\"bar\" x=\"8\" y=\"71\" width=\"124.8\""), std::string::npos);
+  EXPECT_NE(svg.find("width=\"499.2\""), std::string::npos);
+  EXPECT_NE(svg.find("<line class=\"axis\" x1=\"132.8\""), std::string::npos);
+  EXPECT_NE(svg.find("Suma de votos. A: 10; B: -5; C: 20.</desc>"), std::string::npos);
+  EXPECT_NE(svg.find("<title>C: 20</title>"), std::string::npos);
+  // Fractional values get two decimals, thousands get commas.
+  const std::string money = ValueBars("Monto", "", {{"x", 31500000.5}, {"y", 2}});
+  EXPECT_NE(money.find(">31,500,000.50</text>"), std::string::npos) << money;
+  EXPECT_NE(money.find(">2.00</text>"), std::string::npos);
+  EXPECT_EQ(money.find("class=\"axis\""), std::string::npos) << "no negative side";
+}
+
+TEST(SvgValueBars, EscapesAndHandlesNoData) {
+  ExpectAccessibleAndSafe(ValueBars(kEvil, kEvil, {{kEvil, 1}}));
+  EXPECT_NE(ValueBars(kEvil, kEvil, {{kEvil, 1}}).find("&lt;script&gt;"), std::string::npos);
+  const std::string empty = ValueBars("Monto", "", {{"x", std::nan("")}});
+  ExpectAccessibleAndSafe(empty);
+  EXPECT_NE(empty.find(">Sin datos</text>"), std::string::npos);
+}
+
+TEST(SvgValueLine, PointsEvenlySpacedOnRoundTicks) {
+  const std::string svg =
+      ValueLine("Solicitudes", "Por mes.", {{"ene", 0}, {"feb", 10}, {"mar", 25}});
+  ExpectAccessibleAndSafe(svg);
+  EXPECT_EQ(Count(svg, "<circle class=\"point\""), 3u);
+  // Ticks 0, 5, ..., 25; the plot spans x 29.4..624 and y 236 (0) .. 16 (25).
+  for (const char* tick : {">0</text>", ">5</text>", ">25</text>"})
+    EXPECT_NE(svg.find(tick), std::string::npos) << tick << svg;
+  EXPECT_NE(svg.find("points=\"29.4,236 326.7,148 624,16\""), std::string::npos) << svg;
+  EXPECT_NE(svg.find("<title>feb: 10</title>"), std::string::npos);
+  EXPECT_NE(svg.find(">mar</text>"), std::string::npos);
+  EXPECT_NE(svg.find("Por mes. ene: 0; feb: 10; mar: 25.</desc>"), std::string::npos);
+}
+
+TEST(SvgValueLine, NegativeAndFractionalValuesAndManyCategories) {
+  const std::string neg = ValueLine("T", "", {{"a", -3}, {"b", 7}});
+  ExpectAccessibleAndSafe(neg);
+  EXPECT_NE(neg.find(">-4</text>"), std::string::npos) << neg;
+  EXPECT_NE(neg.find(">8</text>"), std::string::npos);
+  EXPECT_NE(neg.find("<line class=\"axis\""), std::string::npos);
+  const std::string frac = ValueLine("T", "", {{"a", 0.1}, {"b", 0.35}});
+  EXPECT_NE(frac.find(">0.4</text>"), std::string::npos) << frac;
+  EXPECT_NE(frac.find("<title>b: 0.35</title>"), std::string::npos);
+  // Fifty categories: every point is drawn; the labels are turned to fit, and thinned out.
+  std::vector<Datum> many;
+  for (int i = 0; i < 50; ++i) many.push_back({"Colonia número " + std::to_string(i), double(i)});
+  const std::string svg = ValueLine("T", "", many);
+  ExpectAccessibleAndSafe(svg);
+  EXPECT_EQ(Count(svg, "<circle class=\"point\""), 50u);
+  EXPECT_EQ(Count(svg, "<text class=\"category\""), 25u) << svg;
+  EXPECT_EQ(Count(svg, "transform=\"rotate(-45 "), 25u);
+  EXPECT_NE(svg.find(">Colonia número 48</text>"), std::string::npos);
+  // Long names that do not fit level are turned too, and kept whole up to 20 characters.
+  const std::string names = ValueLine("T", "",
+                                      {{"Cerrito de Jerez", 1},
+                                       {"Cerro Gordo", 2},
+                                       {"San Juan Bosco", 3},
+                                       {"San Miguel", 4},
+                                       {"Las Joyas", 5},
+                                       {"Del Carmen", 6},
+                                       {"Coecillo", 7}});
+  EXPECT_EQ(Count(names, "transform=\"rotate(-45 "), 7u);
+  EXPECT_NE(names.find(">San Juan Bosco</text>"), std::string::npos);
+  EXPECT_NE(ValueLine("T", "", {}).find(">Sin datos</text>"), std::string::npos);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "abierto/text.h"
 #include "abierto/web.h"
 #include "modules/datos/catalog.h"
+#include "modules/datos/preview.h"
 
 namespace abierto::datos {
 
@@ -193,10 +194,13 @@ http::Response ResourcePage(RequestContext& ctx) {
     v["processing"] = Str(v["status"]) == "procesando";
   }
   if (o["size"].is_int64()) o["size_label"] = HumanSize(o["size"].as_int64());
+  const bool staff = IsStaff(ctx) && !p->as_object()["managed"].as_bool();
+  // Only staff get a form (a new version); a token for everyone would set a cookie on a page
+  // that is cached for everyone.
   json::object view{{"r", o},
                     {"dataset", p->as_object()},
-                    {"staff", IsStaff(ctx) && !p->as_object()["managed"].as_bool()},
-                    {"csrf", ctx.FormToken()}};
+                    {"staff", staff},
+                    {"csrf", staff ? ctx.FormToken() : std::string()}};
   // The current version's quality report, when it went through the datastore.
   for (auto& vv : o["versions"].as_array())
     if (Str(vv.as_object()["status"]) == "activa" && vv.as_object().contains("quality")) {
@@ -214,8 +218,11 @@ http::Response ResourcePage(RequestContext& ctx) {
     view["map"] = std::move(map);
     view["uses_map"] = true;
   }
+  int status = 200;
+  if (o["datastore_active"].is_bool() && o["datastore_active"].as_bool())
+    status = AddDatastorePreview(ctx, o, view);
   ctx.cacheable = true;
-  return ctx.Page("datos_resource", std::move(view), Str(o["name"]));
+  return ctx.Page("datos_resource", std::move(view), Str(o["name"]), status);
 }
 
 http::Response Download(RequestContext& ctx, int64_t version) {
@@ -403,6 +410,8 @@ void RegisterCatalogViews(Registry& reg) {
 void Register(Registry& reg) {
   RegisterCatalogActions(reg);
   RegisterCatalogViews(reg);
+  RegisterDatastoreActions(reg);
+  RegisterDatastoreViews(reg);
   RegisterCkanApi(reg);
   RegisterDcat(reg);
   RegisterCatalogDemo(reg);

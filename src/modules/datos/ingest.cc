@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "abierto/text.h"
@@ -928,66 +929,91 @@ const char* CkanType(std::string_view t) {
   return "text";
 }
 
-}  // namespace
+struct Col {
+  std::string type, name;
+  bool text_index = false;
+};
 
-Result<SearchResult> Search(db::Connection& c, const SearchRequest& req) {
-  if (!ValidResourceId(req.resource_id))
+struct SortKey {
+  std::string column;
+  bool desc = false;
+};
+
+// A search's FROM and WHERE with their parameters, shared by Search, SearchCursor, Aggregate
+// and GeoPoints so that they all read the same rows. The table is always "t"; with a full-text
+// query on SQLite the FTS table drives the join, so that rows come out in rowid order straight
+// from the index and a page stops early.
+struct Compiled {
+  Registered reg;
+  std::unordered_map<std::string, Col> cols;
+  std::vector<std::string> order;  // _id and the columns, in table order
+  std::string from;
+  std::string where;      // "" or " WHERE ..."
+  std::string fts_match;  // SQLite: the MATCH expression when q has words
+  std::vector<db::Value> params;
+  std::vector<SortKey> sort;  // as asked, without the _id tie-break
+
+  std::string Fts() const { return Quote(reg.table + "_fts"); }
+  // The tie-break that keeps the order total: the FTS rowid when it drives an unsorted query.
+  std::string TieBreak() const {
+    return sort.empty() && !fts_match.empty() ? Fts() + ".rowid" : std::string("t._id");
+  }
+  // Ties are broken by _id in the direction of the last sort key, so that a sort on an indexed
+  // column is a walk of its index (which holds the rowid after the value) in either direction.
+  bool TieBreakDesc() const { return !sort.empty() && sort.back().desc; }
+  std::string OrderBy() const {
+    std::string out;
+    for (const SortKey& k : sort)
+      out += std::string(out.empty() ? " ORDER BY t." : ", t.") + Quote(k.column) +
+             (k.desc ? " DESC" : " ASC");
+    return out.empty() ? " ORDER BY " + TieBreak()
+                       : out + ", t._id" + (TieBreakDesc() ? " DESC" : " ASC");
+  }
+  void And(const std::string& condition) {
+    where += std::string(where.empty() ? " WHERE " : " AND ") + condition;
+  }
+  Status Unknown(const std::string& field, const std::string& name) const {
+    return Status::InvalidArgument("La columna «" + name + "» no existe en este recurso",
+                                   {{field, "Columna desconocida: " + name}});
+  }
+  bool Numeric(const std::string& id) const {
+    auto it = cols.find(id);
+    return it != cols.end() && (it->second.type == "integer" || it->second.type == "decimal");
+  }
+};
+
+Result<Compiled> Compile(db::Connection& c, const std::string& resource_id,
+                         const std::vector<std::pair<std::string, std::string>>& filters,
+                         const std::string& q, const std::string& sort) {
+  if (!ValidResourceId(resource_id))
     return Status::InvalidArgument("El identificador del recurso no es válido",
                                    {{"resource_id", "Identificador no válido"}});
-  if (req.limit < 0 || req.limit > 32000)
-    return Status::InvalidArgument("limit debe estar entre 0 y 32000",
-                                   {{"limit", "Entre 0 y 32000"}});
-  if (req.offset < 0)
-    return Status::InvalidArgument("offset no puede ser negativo", {{"offset", "No negativo"}});
-  // Inside a transaction (an action's read) the registry is already there: the module's
-  // migrations created it, and no migration may run in a transaction anyway.
+  // Migrations run outside transactions; inside one (a read action) the server has applied
+  // the registry's migration at start.
   if (!c.InTransaction()) RETURN_IF_ERROR(EnsureSchema(c));
-  ASSIGN_OR_RETURN(auto reg, LoadRegistered(c, req.resource_id));
+  ASSIGN_OR_RETURN(auto reg, LoadRegistered(c, resource_id));
   if (!reg) return Status::NotFound("El recurso no tiene datos en el almacén");
 
-  struct Col {
-    std::string type, name;
-    bool text_index;
-  };
-  std::unordered_map<std::string, Col> cols;
-  std::vector<std::string> order = {"_id"};
-  cols["_id"] = {"integer", "", false};
+  Compiled out;
+  out.reg = std::move(*reg);
+  out.order = {"_id"};
+  out.cols["_id"] = {"integer", "", false};
   bool any_text = false;
-  for (const auto& v : reg->columns) {
+  for (const auto& v : out.reg.columns) {
     const auto& o = v.as_object();
     std::string id(o.at("id").as_string());
     Col col{std::string(o.at("type").as_string()), std::string(o.at("name").as_string()),
             o.contains("text_index") && o.at("text_index").as_bool()};
     any_text = any_text || col.text_index;
-    cols[id] = col;
-    order.push_back(id);
-  }
-  auto unknown = [&](const std::string& field, const std::string& name) {
-    return Status::InvalidArgument("La columna «" + name + "» no existe en este recurso",
-                                   {{field, "Columna desconocida: " + name}});
-  };
-
-  SearchResult res;
-  res.resource_id = req.resource_id;
-  std::vector<std::string> fields = req.fields.empty() ? order : req.fields;
-  std::string select;
-  for (const auto& f : fields) {
-    auto it = cols.find(f);
-    if (it == cols.end()) return unknown("fields", f);
-    res.fields.push_back({f, CkanType(it->second.type), it->second.name});
-    select += (select.empty() ? "t." : ", t.") + Quote(f);
+    out.cols[id] = col;
+    out.order.push_back(id);
   }
 
   const bool pg = c.dialect() == db::Dialect::kPostgres;
-  // The table is always "t"; with a full-text query on SQLite the FTS table drives the join, so
-  // that rows come out in rowid order straight from the index and a page stops early.
-  std::string from = Quote(reg->table) + " AS t";
-  std::string fts_match;  // SQLite: the MATCH expression when q has words
-  std::string where;
-  std::vector<db::Value> params;
-  for (const auto& [name, value] : req.filters) {
-    auto it = cols.find(name);
-    if (it == cols.end()) return unknown("filters", name);
+  out.from = Quote(out.reg.table) + " AS t";
+  for (const auto& [name, value] : filters) {
+    auto it = out.cols.find(name);
+    if (it == out.cols.end()) return out.Unknown("filters", name);
     const std::string& type = it->second.type;
     db::Value v;
     auto bad = [&]() {
@@ -1013,18 +1039,17 @@ Result<SearchResult> Search(db::Connection& c, const SearchRequest& req) {
     } else {
       v = value;
     }
-    where += std::string(where.empty() ? " WHERE " : " AND ") + "t." + Quote(name) + " = ?";
-    params.push_back(std::move(v));
+    out.And("t." + Quote(name) + " = ?");
+    out.params.push_back(std::move(v));
   }
-  if (!Trim(req.q).empty()) {
+  if (!Trim(q).empty()) {
     if (!any_text)
       return Status::InvalidArgument("Este recurso no tiene columnas de texto para buscar",
                                      {{"q", "Sin columnas de texto"}});
-    std::string folded = text::Fold(req.q);
+    std::string folded = text::Fold(q);
     if (pg) {
-      where += std::string(where.empty() ? " WHERE " : " AND ") +
-               "t._search @@ plainto_tsquery('simple', ?)";
-      params.push_back(folded);
+      out.And("t._search @@ plainto_tsquery('simple', ?)");
+      out.params.push_back(folded);
     } else {
       // Each word as a quoted FTS5 string: no query syntax reaches the engine.
       std::string match, word;
@@ -1040,19 +1065,20 @@ Result<SearchResult> Search(db::Connection& c, const SearchRequest& req) {
       }
       flush_word();
       if (!match.empty()) {
-        const std::string fts = Quote(reg->table + "_fts");
+        const std::string fts = out.Fts();
         // CROSS JOIN fixes the order: SQLite would otherwise probe the FTS index once per row.
-        from = fts + " CROSS JOIN " + Quote(reg->table) + " AS t ON t._id = " + fts + ".rowid";
-        fts_match = fts + " MATCH ?";
+        out.from =
+            fts + " CROSS JOIN " + Quote(out.reg.table) + " AS t ON t._id = " + fts + ".rowid";
+        out.fts_match = fts + " MATCH ?";
         // First among the conditions, so its parameter is the first one.
-        where = " WHERE " + fts_match + (where.empty() ? "" : " AND " + where.substr(7));
-        params.insert(params.begin(), match);
+        out.where =
+            " WHERE " + out.fts_match + (out.where.empty() ? "" : " AND " + out.where.substr(7));
+        out.params.insert(out.params.begin(), match);
       }
     }
   }
 
-  std::string order_by;
-  std::string_view rest = req.sort;
+  std::string_view rest = sort;
   while (!Trim(rest).empty()) {
     size_t comma = rest.find(',');
     std::string_view part = Trim(rest.substr(0, comma));
@@ -1061,37 +1087,305 @@ Result<SearchResult> Search(db::Connection& c, const SearchRequest& req) {
     std::string name(part.substr(0, sp));
     std::string dir = sp == std::string_view::npos ? "" : std::string(Trim(part.substr(sp + 1)));
     for (char& ch : dir) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    if (!cols.count(name)) return unknown("sort", name);
+    if (!out.cols.count(name)) return out.Unknown("sort", name);
     if (!dir.empty() && dir != "asc" && dir != "desc")
       return Status::InvalidArgument("El orden debe ser asc o desc", {{"sort", "asc o desc"}});
-    order_by += std::string(order_by.empty() ? " ORDER BY t." : ", t.") + Quote(name) +
-                (dir == "desc" ? " DESC" : " ASC");
+    out.sort.push_back({name, dir == "desc"});
   }
-  // _id last keeps pages stable when the sort column has ties.
-  if (order_by.empty())
-    order_by = fts_match.empty() ? " ORDER BY t._id"
-                                 : " ORDER BY " + Quote(reg->table + "_fts") + ".rowid";
-  else
-    order_by += ", t._id";
+  return out;
+}
+
+// The SELECT list and field descriptions for `fields` (empty: _id and every column).
+Status SelectFields(const Compiled& q, const std::vector<std::string>& requested,
+                    std::vector<SearchField>* fields, std::string* select) {
+  for (const auto& f : requested.empty() ? q.order : requested) {
+    auto it = q.cols.find(f);
+    if (it == q.cols.end()) return q.Unknown("fields", f);
+    fields->push_back({f, CkanType(it->second.type), it->second.name});
+    *select += (select->empty() ? "t." : ", t.") + Quote(f);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<SearchResult> Search(db::Connection& c, const SearchRequest& req) {
+  if (!ValidResourceId(req.resource_id))
+    return Status::InvalidArgument("El identificador del recurso no es válido",
+                                   {{"resource_id", "Identificador no válido"}});
+  if (req.limit < 0 || req.limit > 32000)
+    return Status::InvalidArgument("limit debe estar entre 0 y 32000",
+                                   {{"limit", "Entre 0 y 32000"}});
+  if (req.offset < 0)
+    return Status::InvalidArgument("offset no puede ser negativo", {{"offset", "No negativo"}});
+  ASSIGN_OR_RETURN(Compiled q, Compile(c, req.resource_id, req.filters, req.q, req.sort));
+
+  SearchResult res;
+  res.resource_id = req.resource_id;
+  std::string select;
+  RETURN_IF_ERROR(SelectFields(q, req.fields, &res.fields, &select));
 
   if (req.include_total) {
     // A full-text query alone is counted in the FTS index, without touching the rows.
-    std::string count_sql =
-        !fts_match.empty() && req.filters.empty()
-            ? "SELECT COUNT(*) AS n FROM " + Quote(reg->table + "_fts") + " WHERE " + fts_match
-            : "SELECT COUNT(*) AS n FROM " + from + where;
-    ASSIGN_OR_RETURN(db::Rows n, c.Query(count_sql, params));
+    std::string count_sql = !q.fts_match.empty() && req.filters.empty()
+                                ? "SELECT COUNT(*) AS n FROM " + q.Fts() + " WHERE " + q.fts_match
+                                : "SELECT COUNT(*) AS n FROM " + q.from + q.where;
+    ASSIGN_OR_RETURN(db::Rows n, c.Query(count_sql, q.params));
     res.total = n[0].Int("n");
   }
-  std::vector<db::Value> page = params;
+  std::vector<db::Value> page = q.params;
   page.push_back(req.limit);
   page.push_back(req.offset);
-  ASSIGN_OR_RETURN(
-      db::Rows rows,
-      c.Query("SELECT " + select + " FROM " + from + where + order_by + " LIMIT ? OFFSET ?", page));
+  ASSIGN_OR_RETURN(db::Rows rows, c.Query("SELECT " + select + " FROM " + q.from + q.where +
+                                              q.OrderBy() + " LIMIT ? OFFSET ?",
+                                          page));
   res.records.reserve(rows.size());
   for (auto& row : rows) res.records.push_back(row.values());
   return res;
+}
+
+// ---- the cursor ----------------------------------------------------------------------------
+
+struct SearchCursor::State {
+  Compiled q;
+  std::string resource_id;
+  std::vector<SearchField> fields;
+  std::string select;             // the fields, then the sort keys and the tie-break
+  std::vector<std::string> keys;  // key expressions, in ORDER BY order
+  std::vector<bool> desc;
+  std::vector<db::Value> last;  // the keys of the last row read; empty before the first page
+  bool done = false;
+};
+
+SearchCursor::SearchCursor(std::unique_ptr<State> state) : state_(std::move(state)) {}
+SearchCursor::SearchCursor(SearchCursor&&) noexcept = default;
+SearchCursor& SearchCursor::operator=(SearchCursor&&) noexcept = default;
+SearchCursor::~SearchCursor() = default;
+
+const std::vector<SearchField>& SearchCursor::fields() const { return state_->fields; }
+
+Result<SearchCursor> SearchCursor::Open(db::Connection& c, const SearchRequest& req) {
+  auto st = std::make_unique<State>();
+  ASSIGN_OR_RETURN(st->q, Compile(c, req.resource_id, req.filters, req.q, req.sort));
+  st->resource_id = req.resource_id;
+  RETURN_IF_ERROR(SelectFields(st->q, req.fields, &st->fields, &st->select));
+  for (const SortKey& k : st->q.sort) {
+    st->keys.push_back("t." + Quote(k.column));
+    st->desc.push_back(k.desc);
+  }
+  st->keys.push_back(st->q.TieBreak());
+  st->desc.push_back(st->q.TieBreakDesc());
+  for (const std::string& k : st->keys) st->select += ", " + k;
+  return SearchCursor(std::move(st));
+}
+
+Result<SearchResult> SearchCursor::Next(db::Connection& c, int64_t rows) {
+  if (rows < 1 || rows > 32000)
+    return Status::InvalidArgument("Las páginas son de 1 a 32000 filas");
+  State& st = *state_;
+  SearchResult res;
+  res.resource_id = st.resource_id;
+  res.fields = st.fields;
+  if (st.done) return res;
+  // Rows after the last one read: for keys k1..kn, (k1 after v1) or (k1 = v1 and k2 after v2)
+  // and so on. NULLs sort first in ascending order on SQLite and last on PostgreSQL, and the
+  // other way round in descending order; "after" follows the backend's own ORDER BY.
+  Compiled q = st.q;
+  std::vector<db::Value> params = q.params;
+  if (!st.last.empty()) {
+    const bool sqlite = c.dialect() == db::Dialect::kSqlite;
+    std::string any;
+    std::string equal_so_far;
+    std::vector<db::Value> equal_params;
+    for (size_t i = 0; i < st.keys.size(); ++i) {
+      const std::string& k = st.keys[i];
+      const db::Value& v = st.last[i];
+      const bool is_null = std::holds_alternative<std::monostate>(v);
+      const bool nulls_first = sqlite ? !st.desc[i] : st.desc[i];
+      std::string after;
+      std::vector<db::Value> after_params;
+      if (is_null) {
+        after = nulls_first ? k + " IS NOT NULL" : "";
+      } else {
+        after = k + (st.desc[i] ? " < ?" : " > ?");
+        after_params.push_back(v);
+        if (!nulls_first) after = "(" + after + " OR " + k + " IS NULL)";
+      }
+      if (!after.empty()) {
+        any += std::string(any.empty() ? "" : " OR ") + "(" + equal_so_far +
+               (equal_so_far.empty() ? "" : " AND ") + after + ")";
+        params.insert(params.end(), equal_params.begin(), equal_params.end());
+        params.insert(params.end(), after_params.begin(), after_params.end());
+      }
+      equal_so_far += std::string(equal_so_far.empty() ? "" : " AND ") +
+                      (is_null ? k + " IS NULL" : k + " = ?");
+      if (!is_null) equal_params.push_back(v);
+    }
+    if (any.empty()) {
+      st.done = true;
+      return res;
+    }
+    q.And("(" + any + ")");
+  }
+  params.push_back(rows);
+  ASSIGN_OR_RETURN(db::Rows found, c.Query("SELECT " + st.select + " FROM " + q.from + q.where +
+                                               q.OrderBy() + " LIMIT ?",
+                                           params));
+  const size_t n = st.fields.size();
+  res.records.reserve(found.size());
+  for (const db::Row& row : found) {
+    const auto& values = row.values();
+    res.records.emplace_back(values.begin(), values.begin() + static_cast<ptrdiff_t>(n));
+  }
+  if (static_cast<int64_t>(found.size()) < rows) st.done = true;
+  if (!found.empty()) {
+    const auto& values = found.back().values();
+    st.last.assign(values.begin() + static_cast<ptrdiff_t>(n), values.end());
+  }
+  return res;
+}
+
+// ---- charts and maps ---------------------------------------------------------------------------
+
+const char* AggregationName(Aggregation a) {
+  switch (a) {
+    case Aggregation::kNone:
+      return "ninguno";
+    case Aggregation::kCount:
+      return "conteo";
+    case Aggregation::kSum:
+      return "suma";
+    case Aggregation::kAvg:
+      return "promedio";
+  }
+  return "ninguno";
+}
+
+bool ParseAggregation(std::string_view name, Aggregation* out) {
+  for (Aggregation a :
+       {Aggregation::kNone, Aggregation::kCount, Aggregation::kSum, Aggregation::kAvg}) {
+    if (name == AggregationName(a)) {
+      *out = a;
+      return true;
+    }
+  }
+  return false;
+}
+
+Result<AggregateResult> Aggregate(db::Connection& c, const AggregateRequest& req) {
+  if (req.limit < 1 || req.limit > 1000)
+    return Status::InvalidArgument("limit debe estar entre 1 y 1000",
+                                   {{"limit", "Entre 1 y 1000"}});
+  ASSIGN_OR_RETURN(Compiled q, Compile(c, req.resource_id, req.filters, req.q, ""));
+  auto xt = q.cols.find(req.x);
+  if (xt == q.cols.end())
+    return req.x.empty()
+               ? Status::InvalidArgument("Elija la columna del eje X", {{"x", "Elija una columna"}})
+               : q.Unknown("x", req.x);
+  const bool count = req.aggregation == Aggregation::kCount;
+  if (!count && !q.Numeric(req.y))
+    return Status::InvalidArgument(
+        q.cols.count(req.y) ? "La columna «" + req.y + "» no es numérica"
+                            : "Elija una columna numérica para el eje Y",
+        {{"y", req.y.empty() ? "Elija una columna numérica" : "Columna no numérica: " + req.y}});
+  AggregateResult out;
+  out.x_type = CkanType(xt->second.type);
+  out.y_type = count ? "int" : CkanType(q.cols.at(req.y).type);
+
+  const std::string x = "t." + Quote(req.x);
+  const std::string y = count ? "" : "t." + Quote(req.y);
+  q.And(x + " IS NOT NULL");
+  if (!count) q.And(y + " IS NOT NULL");
+  // Sums and averages as doubles on both backends (PostgreSQL's are NUMERIC for integers).
+  std::string value;
+  switch (req.aggregation) {
+    case Aggregation::kNone:
+      value = "CAST(" + y + " AS DOUBLE PRECISION)";
+      break;
+    case Aggregation::kCount:
+      value = "COUNT(*)";
+      break;
+    case Aggregation::kSum:
+      value = "CAST(SUM(" + y + ") AS DOUBLE PRECISION)";
+      break;
+    case Aggregation::kAvg:
+      value = "CAST(AVG(" + y + ") AS DOUBLE PRECISION)";
+      break;
+  }
+  std::vector<db::Value> params = q.params;
+  params.push_back(req.limit);
+  std::string sql, count_sql;
+  if (req.aggregation == Aggregation::kNone) {
+    sql = "SELECT " + x + " AS x, " + value + " AS y FROM " + q.from + q.where + " ORDER BY " +
+          q.TieBreak() + " LIMIT ?";
+    count_sql = "SELECT COUNT(*) AS n FROM " + q.from + q.where;
+  } else {
+    sql = "SELECT " + x + " AS x, " + value + " AS y FROM " + q.from + q.where + " GROUP BY " + x +
+          " ORDER BY " + x + " LIMIT ?";
+    count_sql = "SELECT COUNT(*) AS n FROM (SELECT " + x + " FROM " + q.from + q.where +
+                " GROUP BY " + x + ") AS g";
+  }
+  ASSIGN_OR_RETURN(db::Rows rows, c.Query(sql, params));
+  ASSIGN_OR_RETURN(db::Rows n, c.Query(count_sql, q.params));
+  out.total = n[0].Int("n");
+  for (const db::Row& r : rows) out.points.push_back({r.Get("x"), r.Real("y")});
+  return out;
+}
+
+std::optional<GeoColumns> DetectGeoColumns(const std::vector<SearchField>& fields) {
+  auto named = [](const SearchField& f, std::initializer_list<const char*> names) {
+    for (const std::string& s : {f.id, text::Fold(f.label)}) {
+      std::string trimmed(Trim(s));
+      for (const char* n : names)
+        if (trimmed == n) return true;
+    }
+    return false;
+  };
+  GeoColumns g;
+  for (const SearchField& f : fields) {
+    if (f.type == "numeric" && g.lat.empty() && named(f, {"lat", "latitud", "latitude"}))
+      g.lat = f.id;
+    else if (f.type == "numeric" && g.lon.empty() &&
+             named(f, {"lon", "lng", "long", "longitud", "longitude"}))
+      g.lon = f.id;
+    else if (f.type == "text" && g.label.empty())
+      g.label = f.id;
+  }
+  if (g.lat.empty() || g.lon.empty()) return std::nullopt;
+  return g;
+}
+
+Result<GeoResult> GeoPoints(db::Connection& c, const GeoRequest& req) {
+  if (req.limit < 1 || req.limit > 50000)
+    return Status::InvalidArgument("limit debe estar entre 1 y 50000",
+                                   {{"limit", "Entre 1 y 50000"}});
+  ASSIGN_OR_RETURN(Compiled q, Compile(c, req.resource_id, req.filters, req.q, ""));
+  auto not_numeric = [](const std::string& field, const std::string& id) {
+    return Status::InvalidArgument("La columna «" + id + "» no es numérica",
+                                   {{field, "Columna no numérica: " + id}});
+  };
+  if (!q.Numeric(req.columns.lat)) return not_numeric("lat", req.columns.lat);
+  if (!q.Numeric(req.columns.lon)) return not_numeric("lon", req.columns.lon);
+  if (!req.columns.label.empty() && !q.cols.count(req.columns.label))
+    return q.Unknown("label", req.columns.label);
+  const std::string lat = "t." + Quote(req.columns.lat), lon = "t." + Quote(req.columns.lon);
+  q.And(lat + " BETWEEN -90 AND 90");
+  q.And(lon + " BETWEEN -180 AND 180");
+  std::string label = req.columns.label.empty() ? "NULL" : "t." + Quote(req.columns.label);
+  std::vector<db::Value> params = q.params;
+  params.push_back(req.limit);
+  ASSIGN_OR_RETURN(
+      db::Rows rows,
+      c.Query("SELECT t._id AS id, CAST(" + lat + " AS DOUBLE PRECISION) AS lat, CAST(" + lon +
+                  " AS DOUBLE PRECISION) AS lon, " + label + " AS label FROM " + q.from + q.where +
+                  " ORDER BY " + q.TieBreak() + " LIMIT ?",
+              params));
+  ASSIGN_OR_RETURN(db::Rows n, c.Query("SELECT COUNT(*) AS n FROM " + q.from + q.where, q.params));
+  GeoResult out;
+  out.total = n[0].Int("n");
+  for (const db::Row& r : rows)
+    out.points.push_back({r.Int("id"), r.Real("lat"), r.Real("lon"), r.Text("label")});
+  return out;
 }
 
 json::object SearchResult::ToJson() const {

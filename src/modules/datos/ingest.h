@@ -52,8 +52,10 @@
 #include <boost/json.hpp>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -143,7 +145,7 @@ struct QualityReport {
 };
 
 // Returns the schema of the registry (datastore_tables), for the module's migrations. Ingest
-// and Search apply it when missing.
+// and Search apply it when missing, unless called inside a transaction.
 db::Migration DatastoreMigration();
 
 // Ingests the file into a new version of the resource's table; see the file comment. Returns
@@ -190,5 +192,109 @@ struct SearchResult {
 // registry (unknown ones are InvalidArgument naming the field); no user text reaches SQL other
 // than as a bound parameter. NotFound when the resource has no datastore table.
 Result<SearchResult> Search(db::Connection& c, const SearchRequest& request);
+
+// ---- whole result sets, charts and maps over a datastore_search ------------------------------
+// The functions below take the same filters and q as Search(), with the same checks and errors.
+
+// Reads every row a search matches, page after page, for exports. Pages are cut by keyset (the
+// sort columns and _id of the last row read, never OFFSET), so the thousandth page costs what the
+// first does when the sort is _id or an indexed column, and the database never holds more than
+// a page in a sorter (a sort on a column without an index still scans the matching rows once per
+// page: keep pages large). The table is pinned when the cursor opens; a datastore table is never
+// changed once loaded (a new version is a new table), so pages read in separate transactions,
+// or on another connection to the same database, fit together exactly. If a new version
+// replaces the table and drops it in between, Next() fails rather than mixing two versions.
+//
+// Not thread-safe: one thread at a time, but not necessarily the same one.
+class SearchCursor {
+ public:
+  // Checks the request as Search() does; its limit, offset and include_total are ignored.
+  static Result<SearchCursor> Open(db::Connection& c, const SearchRequest& request);
+
+  // The next page of at most `rows` rows (1..32000) in the request's order: fields always set,
+  // total unset. An empty page means the end.
+  Result<SearchResult> Next(db::Connection& c, int64_t rows);
+
+  // The columns the pages carry (the request's fields, or _id and every column).
+  const std::vector<SearchField>& fields() const;
+
+  SearchCursor(SearchCursor&&) noexcept;
+  SearchCursor& operator=(SearchCursor&&) noexcept;
+  ~SearchCursor();
+
+ private:
+  struct State;
+  explicit SearchCursor(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+enum class Aggregation { kNone, kCount, kSum, kAvg };
+
+// "ninguno", "conteo", "suma", "promedio" — the names pages and actions use.
+const char* AggregationName(Aggregation a);
+// Parses the names above; false on anything else.
+bool ParseAggregation(std::string_view name, Aggregation* out);
+
+struct AggregateRequest {
+  std::string resource_id;
+  std::vector<std::pair<std::string, std::string>> filters;  // as in SearchRequest
+  std::string q;
+  std::string x;  // the column to group by (kCount, kSum, kAvg) or to plot along (kNone)
+  std::string y;  // a numeric column; not used by kCount
+  Aggregation aggregation = Aggregation::kNone;
+  int64_t limit = 50;  // the most groups (or rows) returned, 1..1000
+};
+
+struct AggregatePoint {
+  db::Value x;   // as stored: text (dates are ISO text), integer or double; never NULL
+  double y = 0;  // the count, sum or average of the group, or the row's y
+};
+
+struct AggregateResult {
+  std::string x_type;  // CKAN's type names, as SearchField::type
+  std::string y_type;  // "int" for kCount
+  std::vector<AggregatePoint> points;
+  int64_t total = 0;  // groups (or rows) there were before `limit` cut them
+};
+
+// The chart data of a search, computed by the database over every row the filters and q match:
+//   kCount: per distinct x, the number of rows;
+//   kSum / kAvg: per distinct x, the sum or average of y over the rows where y is not NULL;
+//   kNone: x and y of each row, in _id order.
+// Groups come in ascending order of x (the backend's collation for text). Rows whose x is NULL,
+// and for kSum, kAvg and kNone rows whose y is NULL, are left out. InvalidArgument (field "x" or
+// "y") for an unknown column or a y that is not an integer or decimal column.
+Result<AggregateResult> Aggregate(db::Connection& c, const AggregateRequest& request);
+
+// The latitude and longitude columns of a table, when it has them: decimal columns whose id or
+// header is lat, latitud or latitude, and lon, lng, long, longitud or longitude (case and
+// accents aside). `label` is the first text column, or empty.
+struct GeoColumns {
+  std::string lat, lon, label;
+};
+std::optional<GeoColumns> DetectGeoColumns(const std::vector<SearchField>& fields);
+
+struct GeoRequest {
+  std::string resource_id;
+  std::vector<std::pair<std::string, std::string>> filters;  // as in SearchRequest
+  std::string q;
+  GeoColumns columns;    // lat and lon must be numeric columns; label may be empty
+  int64_t limit = 5000;  // 1..50000
+};
+
+struct GeoPoint {
+  int64_t id = 0;  // the row's _id
+  double lat = 0, lon = 0;
+  std::string label;  // the label column's text ("" when NULL or without a label column)
+};
+
+struct GeoResult {
+  std::vector<GeoPoint> points;  // in _id order
+  int64_t total = 0;             // matching rows with valid coordinates, before the limit
+};
+
+// The points of the rows a search matches: rows whose latitude is within [-90, 90] and longitude
+// within [-180, 180]; NULL or out-of-range coordinates are left out (and not counted).
+Result<GeoResult> GeoPoints(db::Connection& c, const GeoRequest& request);
 
 }  // namespace abierto::datos

@@ -412,6 +412,202 @@ TEST_P(IngestTest, SearchRefusesUnknownColumnsAndBadValues) {
   EXPECT_EQ(MustSearch({.resource_id = "r1"}).total, 1);
 }
 
+// ---- whole result sets, charts and maps ----------------------------------------------------
+
+// Every row the cursor yields, as "_id" values, reading pages of `rows`.
+std::vector<int64_t> CursorIds(db::Connection& c, const SearchRequest& req, int64_t rows,
+                               int* pages = nullptr) {
+  std::vector<int64_t> ids;
+  auto cur = SearchCursor::Open(c, req);
+  EXPECT_TRUE(cur.ok()) << cur.status().ToString();
+  if (!cur.ok()) return ids;
+  for (int guard = 0; guard < 1000; ++guard) {
+    auto page = cur->Next(c, rows);
+    EXPECT_TRUE(page.ok()) << page.status().ToString();
+    if (!page.ok() || page->records.empty()) break;
+    if (pages) ++*pages;
+    for (const auto& r : page->records) ids.push_back(std::get<int64_t>(r[0]));
+  }
+  return ids;
+}
+
+// The _id column of Search() over everything, for comparison.
+std::vector<int64_t> SearchIds(db::Connection& c, SearchRequest req) {
+  req.limit = 1000;
+  req.fields.insert(req.fields.begin(), "_id");
+  std::vector<int64_t> ids;
+  auto r = Search(c, req);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  if (r.ok())
+    for (const auto& row : r->records) ids.push_back(std::get<int64_t>(row[0]));
+  return ids;
+}
+
+TEST_P(IngestTest, CursorReadsEveryRowOnceInTheSearchOrder) {
+  // Ties and NULLs in the sort columns are where keyset paging goes wrong.
+  std::string csv = "grupo,valor,nota\n";
+  for (int i = 0; i < 53; ++i) {
+    std::string valor = i % 7 == 0 ? "" : std::to_string(i % 5);
+    std::string grupo = i % 11 == 0 ? "" : std::string(1, static_cast<char>('a' + i % 3));
+    csv += grupo + "," + valor + ",fila " + std::to_string(i) + (i % 2 ? " par" : " non") + "\n";
+  }
+  MustIngest(csv);
+  for (const std::string sort :
+       {"", "valor", "valor desc", "grupo desc, valor", "grupo, valor desc, nota", "_id desc"}) {
+    for (int64_t rows : {1, 4, 10, 100}) {
+      SearchRequest req{.resource_id = "r1", .sort = sort};
+      int pages = 0;
+      std::vector<int64_t> got = CursorIds(
+          *c_, {.resource_id = "r1", .fields = {"_id", "valor"}, .sort = sort}, rows, &pages);
+      EXPECT_EQ(got, SearchIds(*c_, req)) << "sort «" << sort << "», pages of " << rows;
+      EXPECT_EQ(pages, (53 + rows - 1) / rows) << sort;
+    }
+  }
+  // Filters and q narrow the rows the same way as Search.
+  SearchRequest filtered{
+      .resource_id = "r1", .filters = {{"grupo", "b"}}, .q = "par", .sort = "valor desc"};
+  std::vector<int64_t> expected = SearchIds(*c_, filtered);
+  EXPECT_FALSE(expected.empty());
+  EXPECT_EQ(CursorIds(*c_, filtered, 2), expected);
+  // Only the fields asked for come back, though the keys are read too.
+  auto cur = SearchCursor::Open(*c_, {.resource_id = "r1", .fields = {"nota"}, .sort = "valor"});
+  ASSERT_TRUE(cur.ok());
+  auto page = cur->Next(*c_, 5);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->records.size(), 5u);
+  EXPECT_EQ(page->records[0].size(), 1u);
+  ASSERT_EQ(cur->fields().size(), 1u);
+  EXPECT_EQ(cur->fields()[0].id, "nota");
+  // Bad requests fail when the cursor opens, with Search's messages.
+  EXPECT_EQ(
+      SearchCursor::Open(*c_, {.resource_id = "r1", .sort = "nope"}).status().fields()[0].field,
+      "sort");
+  EXPECT_EQ(
+      SearchCursor::Open(*c_, {.resource_id = "r1", .filters = {{"valor", "x"}}}).status().code(),
+      StatusCode::kInvalidArgument);
+  EXPECT_EQ(SearchCursor::Open(*c_, {.resource_id = "otro"}).status().code(),
+            StatusCode::kNotFound);
+}
+
+TEST_P(IngestTest, CursorFailsRatherThanMixingVersions) {
+  MustIngest("n\n1\n2\n3\n");
+  auto cur = SearchCursor::Open(*c_, {.resource_id = "r1"});
+  ASSERT_TRUE(cur.ok());
+  ASSERT_TRUE(cur->Next(*c_, 2).ok());
+  MustIngest("n\n10\n20\n30\n40\n");  // a new version replaces and drops the old table
+  EXPECT_FALSE(cur->Next(*c_, 2).ok());
+}
+
+TEST_P(IngestTest, AggregateCountsSumsAndAveragesByX) {
+  MustIngest(
+      "delegacion,fecha,votos,monto\n"
+      "Centro,2025-01-31,10,1.5\n"
+      "Centro,2025-02-28,30,2.5\n"
+      "León Moderno,2025-01-31,5,\n"
+      "Obregón,2025-02-28,,4\n"
+      ",2025-03-31,7,1\n");
+  auto run = [&](AggregateRequest req) {
+    req.resource_id = "r1";
+    auto r = Aggregate(*c_, req);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    std::string out;
+    if (!r.ok()) return out;
+    for (const auto& p : r->points) {
+      std::string x = std::holds_alternative<std::string>(p.x)
+                          ? std::get<std::string>(p.x)
+                          : std::to_string(std::get<int64_t>(p.x));
+      char y[32];
+      std::snprintf(y, sizeof y, "%g", p.y);
+      out += x + "=" + y + ";";
+    }
+    return out + " total " + std::to_string(r->total);
+  };
+  // NULL categories are left out; sums and averages skip NULL values.
+  EXPECT_EQ(run({.x = "delegacion", .aggregation = Aggregation::kCount}),
+            "Centro=2;León Moderno=1;Obregón=1; total 3");
+  EXPECT_EQ(run({.x = "delegacion", .y = "votos", .aggregation = Aggregation::kSum}),
+            "Centro=40;León Moderno=5; total 2");
+  EXPECT_EQ(run({.x = "delegacion", .y = "monto", .aggregation = Aggregation::kAvg}),
+            "Centro=2;Obregón=4; total 2");
+  EXPECT_EQ(run({.x = "fecha", .y = "votos", .aggregation = Aggregation::kSum}),
+            "2025-01-31=15;2025-02-28=30;2025-03-31=7; total 3");
+  // Without aggregation: each row's x and y, in _id order; the limit cuts, the total does not.
+  EXPECT_EQ(run({.x = "votos", .y = "monto", .limit = 1}), "10=1.5; total 3");
+  // Over the filtered rows only.
+  EXPECT_EQ(run({.filters = {{"fecha", "2025-01-31"}},
+                 .x = "delegacion",
+                 .y = "votos",
+                 .aggregation = Aggregation::kSum}),
+            "Centro=10;León Moderno=5; total 2");
+  EXPECT_EQ(run({.q = "leon", .x = "delegacion", .aggregation = Aggregation::kCount}),
+            "León Moderno=1; total 1");
+  // At most `limit` groups, counted before the cut.
+  EXPECT_EQ(run({.x = "delegacion", .aggregation = Aggregation::kCount, .limit = 2}),
+            "Centro=2;León Moderno=1; total 3");
+  // Refusals name the field.
+  auto field_of = [&](AggregateRequest req) {
+    req.resource_id = "r1";
+    auto r = Aggregate(*c_, req);
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    return r.status().fields().empty() ? std::string() : r.status().fields()[0].field;
+  };
+  EXPECT_EQ(field_of({.x = "nope", .aggregation = Aggregation::kCount}), "x");
+  EXPECT_EQ(field_of({.x = "delegacion", .y = "fecha", .aggregation = Aggregation::kSum}), "y");
+  EXPECT_EQ(field_of({.x = "delegacion", .y = "", .aggregation = Aggregation::kNone}), "y");
+  EXPECT_EQ(field_of({.x = "delegacion", .aggregation = Aggregation::kCount, .limit = 0}), "limit");
+  EXPECT_EQ(field_of({.filters = {{"votos", "muchos"}},
+                      .x = "delegacion",
+                      .aggregation = Aggregation::kCount}),
+            "filters");
+  Aggregation a;
+  EXPECT_TRUE(ParseAggregation("promedio", &a));
+  EXPECT_EQ(a, Aggregation::kAvg);
+  EXPECT_FALSE(ParseAggregation("AVG", &a));
+}
+
+TEST_P(IngestTest, GeoColumnsAndPoints) {
+  auto rep = MustIngest(
+      "Nombre,Latitud,Longitud,votos\n"
+      "Cerro Gordo,21.1617,-101.652,8\n"
+      "Sin lugar,,,3\n"
+      "Fuera,123.5,-101.6,1\n"
+      "Coecillo,21.123,-101.664,7\n");
+  auto fields = MustSearch({.resource_id = "r1", .limit = 0}).fields;
+  auto geo = DetectGeoColumns(fields);
+  ASSERT_TRUE(geo.has_value());
+  EXPECT_EQ(geo->lat, "latitud");
+  EXPECT_EQ(geo->lon, "longitud");
+  EXPECT_EQ(geo->label, "nombre");
+  auto points = GeoPoints(*c_, {.resource_id = "r1", .columns = *geo});
+  ASSERT_TRUE(points.ok()) << points.status().ToString();
+  EXPECT_EQ(points->total, 2);
+  ASSERT_EQ(points->points.size(), 2u);
+  EXPECT_EQ(points->points[0].id, 1);
+  EXPECT_DOUBLE_EQ(points->points[0].lat, 21.1617);
+  EXPECT_DOUBLE_EQ(points->points[0].lon, -101.652);
+  EXPECT_EQ(points->points[0].label, "Cerro Gordo");
+  EXPECT_EQ(points->points[1].label, "Coecillo");
+  auto capped = GeoPoints(*c_, {.resource_id = "r1", .q = "coecillo", .columns = *geo});
+  ASSERT_TRUE(capped.ok());
+  EXPECT_EQ(capped->total, 1);
+  auto one = GeoPoints(*c_, {.resource_id = "r1", .columns = *geo, .limit = 1});
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->points.size(), 1u);
+  EXPECT_EQ(one->total, 2);
+  EXPECT_EQ(GeoPoints(*c_, {.resource_id = "r1", .columns = {"nombre", "longitud", ""}})
+                .status()
+                .fields()[0]
+                .field,
+            "lat");
+  // Integer columns are not coordinates; neither is a table without both.
+  EXPECT_FALSE(DetectGeoColumns({{"lat", "int", "lat"}, {"lon", "numeric", "lon"}}));
+  EXPECT_FALSE(DetectGeoColumns({{"latitud", "numeric", "Latitud"}}));
+  auto lng = DetectGeoColumns({{"c_1", "numeric", "LATITUDE"}, {"lng", "numeric", "lng"}});
+  ASSERT_TRUE(lng);
+  EXPECT_EQ(lng->lat, "c_1");
+  EXPECT_EQ(lng->label, "");
+}
+
 // ---- XLSX ------------------------------------------------------------------------------------
 
 std::string TempPath(const std::string& suffix) {
