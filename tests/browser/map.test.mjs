@@ -184,3 +184,46 @@ test('without JavaScript: no empty map, and the list and its filters work', asyn
     await context.close();
   }
 });
+
+test('DatA-LEÓN: table coordinates and GeoJSON files on the same map, following the preview filters', async () => {
+  const context = await watchedContext({ viewport: { width: 1280, height: 900 } });
+  try {
+    const page = await context.newPage();
+    const problems = watchConsole(page);
+    const set = 'proyectos-presupuesto-participativo-2025';
+    const pkg = (await (await fetch(`${server.url}/api/v1/actions/datos.package.show?id=${set}`)).json()).result;
+    const table = `/datos/conjunto/${set}/recurso/${pkg.resources[0].id}`;
+    await page.goto(server.url + table);
+    const map = page.locator('#mapa-datos');
+    await map.waitFor({ state: 'visible' });
+    assert.equal(await map.getAttribute('data-map-ready'), '7', 'one marker per delegación');
+    await assertAccessible(page, `${table} with its map`);
+    // The map shows the rows the preview selects.
+    await page.goto(`${server.url}${table}?q=jerez`);
+    await page.locator('#mapa-datos[data-map-ready]').waitFor({ state: 'visible' });
+    assert.equal(await page.locator('#mapa-datos').getAttribute('data-map-ready'), '1');
+
+    // A GeoJSON resource is drawn straight from its file.
+    const token = await apiToken(server.url, 'enlace.presupuesto@demo.abierto.mx');
+    const geojson = JSON.stringify({
+      type: 'FeatureCollection',
+      features: [[21.12, -101.68, 'Módulo Centro'], [21.10, -101.72, 'Módulo Las Joyas']].map(([lat, lng, nombre]) => ({
+        type: 'Feature', geometry: { type: 'Point', coordinates: [lng, lat] }, properties: { nombre },
+      })),
+    });
+    const created = await bearerAction(server.url, token, 'datos.resource.create', {
+      dataset_id: pkg._id, name: 'Módulos de atención',
+      file: { name: 'modulos.geojson', content_type: 'application/geo+json', data_base64: Buffer.from(geojson).toString('base64') },
+    });
+    assert.equal(created.status, 200, JSON.stringify(created.body));
+    await page.goto(`${server.url}/datos/conjunto/${set}/recurso/${created.body.result.uid}`);
+    const geo = page.locator('#mapa-recurso');
+    await geo.waitFor({ state: 'visible' });
+    assert.equal(await geo.getAttribute('data-map-ready'), '2');
+    await assertAccessible(page, 'GeoJSON resource with its map');
+    assert.deepEqual(await page.evaluate(() => window.__csp), [], 'CSP violations');
+    assert.deepEqual(problems, [], 'console errors');
+  } finally {
+    await context.close();
+  }
+});

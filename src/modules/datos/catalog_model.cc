@@ -15,6 +15,7 @@
 #include "abierto/markdown.h"
 #include "abierto/text.h"
 #include "modules/datos/catalog.h"
+#include "modules/datos/preview.h"
 
 namespace abierto::datos {
 
@@ -1672,26 +1673,7 @@ Result<json::value> DatastoreSearch(ActionContext& ctx, const Input& in) {
   SearchRequest req;
   req.resource_id = GetString(in, "resource_id");
   RETURN_IF_ERROR(DatastoreVisible(ctx, req.resource_id));
-  if (Has(in, "filters")) {
-    boost::system::error_code ec;
-    json::value f = json::parse(GetString(in, "filters"), ec);
-    if (ec || !f.is_object())
-      return Status::InvalidArgument("filters debe ser un objeto JSON",
-                                     {{"filters", "Un objeto JSON {\"columna\": valor}"}});
-    for (const auto& kv : f.as_object()) {
-      const json::value& v = kv.value();
-      std::string value;
-      if (v.is_string())
-        value = std::string(v.get_string());
-      else if (v.is_number())
-        value = json::serialize(v);
-      else
-        return Status::InvalidArgument(
-            "El filtro de «" + std::string(kv.key()) + "» debe ser un texto o un número",
-            {{"filters", "Solo se admiten filtros de igualdad con un valor"}});
-      req.filters.emplace_back(std::string(kv.key()), std::move(value));
-    }
-  }
+  ASSIGN_OR_RETURN(req.filters, ParseDatastoreFilters(GetString(in, "filters")));
   req.q = GetString(in, "q");
   if (Has(in, "fields")) {
     ASSIGN_OR_RETURN(req.fields, ListParam(GetString(in, "fields"), "fields"));
@@ -2313,7 +2295,8 @@ Status PublishOpenDataNow(db::Connection& db, const Dispatcher& dispatcher) {
     return Status::Internal("No se pudieron publicar los datos propios de Abierto");
   ASSIGN_OR_RETURN(db::Rows jobs, db.Query("SELECT id FROM datos_jobs WHERE status = 'pendiente' "
                                            "ORDER BY id"));
-  for (const db::Row& j : jobs) RETURN_IF_ERROR(RunIngestJob(db, j.Int("id"), "", nullptr).status());
+  for (const db::Row& j : jobs)
+    RETURN_IF_ERROR(RunIngestJob(db, j.Int("id"), "", nullptr).status());
   return Status::Ok();
 }
 

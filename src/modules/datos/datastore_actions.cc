@@ -169,14 +169,14 @@ Result<json::value> DatastorePoints(ActionContext& ctx, const Input& in) {
 }  // namespace
 
 void RegisterDatastoreActions(Registry& reg) {
-  // The actions read inside a transaction, where the datastore cannot create its registry.
-  reg.AddMigration(DatastoreMigration());
+  // The datastore's registry table is a migration of the catalog (RegisterCatalogActions): these
+  // actions read inside a transaction, where it could not be created on demand.
   std::vector<Field> search = QueryFields();
   search.push_back(StringField("sort", 100));
   search.push_back(EnumField("order", {"asc", "desc"}));
   search.push_back(IntField("limit").Range(0, kMaxPageRows));
   search.push_back(IntField("offset").Range(0, 1e12));
-  reg.AddAction({.name = "datos.datastore.search",
+  reg.AddAction({.name = "datos.preview.search",
                  .roles = Everyone(),
                  .input = std::move(search),
                  .authorize = AuthorizeResource,

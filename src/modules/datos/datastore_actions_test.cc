@@ -129,7 +129,7 @@ class DatastoreActionsTest : public ::testing::TestWithParam<Backend> {
 };
 
 TEST_P(DatastoreActionsTest, SearchFiltersSortsPagesAndDescribesColumns) {
-  auto all = Anon("datos.datastore.search", {});
+  auto all = Anon("datos.preview.search", {});
   ASSERT_TRUE(all.ok()) << all.status().ToString();
   EXPECT_EQ(all->at("total").as_int64(), 7);
   EXPECT_EQ(all->at("limit").as_int64(), 25);
@@ -139,37 +139,35 @@ TEST_P(DatastoreActionsTest, SearchFiltersSortsPagesAndDescribesColumns) {
   EXPECT_EQ(json::serialize(all->at("geo")),
             R"({"lat_column":"latitud","lon_column":"longitud","label_column":"delegacion"})");
 
-  auto page = Anon("datos.datastore.search",
+  auto page = Anon("datos.preview.search",
                    {{"sort", "votos"}, {"order", "desc"}, {"limit", 2}, {"offset", 1}});
   ASSERT_TRUE(page.ok()) << page.status().ToString();
   EXPECT_EQ(page->at("records").at(0).at("delegacion").as_string(), "Del Carmen");
   EXPECT_EQ(page->at("records").at(1).at("delegacion").as_string(), "San Miguel");
 
   auto filtered =
-      Anon("datos.datastore.search", {{"filters", R"({"delegacion": "Coecillo", "votos": 7450})"}});
+      Anon("datos.preview.search", {{"filters", R"({"delegacion": "Coecillo", "votos": 7450})"}});
   ASSERT_TRUE(filtered.ok()) << filtered.status().ToString();
   EXPECT_EQ(filtered->at("total").as_int64(), 1);
-  auto words = Anon("datos.datastore.search", {{"q", "JÉREZ"}});
+  auto words = Anon("datos.preview.search", {{"q", "JÉREZ"}});
   ASSERT_TRUE(words.ok());
   EXPECT_EQ(words->at("records").at(0).at("delegacion").as_string(), "Cerrito de Jerez");
 }
 
 TEST_P(DatastoreActionsTest, BadInputIsRefusedNamingTheField) {
-  EXPECT_EQ(RefusedField("datos.datastore.search", {{"limit", 101}}), "limit");
-  EXPECT_EQ(RefusedField("datos.datastore.search", {{"offset", -1}}), "offset");
-  EXPECT_EQ(RefusedField("datos.datastore.search", {{"order", "arriba"}}), "order");
-  EXPECT_EQ(RefusedField("datos.datastore.search", {{"sort", "nope"}}), "sort");
-  EXPECT_EQ(RefusedField("datos.datastore.search", {{"sort", "votos, delegacion"}}), "sort");
-  EXPECT_EQ(RefusedField("datos.datastore.search", {{"filters", "delegacion=Coecillo"}}),
+  EXPECT_EQ(RefusedField("datos.preview.search", {{"limit", 101}}), "limit");
+  EXPECT_EQ(RefusedField("datos.preview.search", {{"offset", -1}}), "offset");
+  EXPECT_EQ(RefusedField("datos.preview.search", {{"order", "arriba"}}), "order");
+  EXPECT_EQ(RefusedField("datos.preview.search", {{"sort", "nope"}}), "sort");
+  EXPECT_EQ(RefusedField("datos.preview.search", {{"sort", "votos, delegacion"}}), "sort");
+  EXPECT_EQ(RefusedField("datos.preview.search", {{"filters", "delegacion=Coecillo"}}), "filters");
+  EXPECT_EQ(RefusedField("datos.preview.search", {{"filters", R"({"votos": "muchos"})"}}),
             "filters");
-  EXPECT_EQ(RefusedField("datos.datastore.search", {{"filters", R"({"votos": "muchos"})"}}),
-            "filters");
-  EXPECT_EQ(RefusedField("datos.datastore.search", {{"filters", R"({"nope": "1"})"}}), "filters");
-  EXPECT_EQ(RefusedField("datos.datastore.search", {{"filters", R"({"votos": [1, 2]})"}}),
-            "filters");
-  auto missing = Run(Principal::Anonymous(), "datos.datastore.search", {});
+  EXPECT_EQ(RefusedField("datos.preview.search", {{"filters", R"({"nope": "1"})"}}), "filters");
+  EXPECT_EQ(RefusedField("datos.preview.search", {{"filters", R"({"votos": [1, 2]})"}}), "filters");
+  auto missing = Run(Principal::Anonymous(), "datos.preview.search", {});
   EXPECT_EQ(missing.status().fields().at(0).field, "resource_id");
-  EXPECT_EQ(Run(Principal::Anonymous(), "datos.datastore.search", {{"resource_id", "no-existe"}})
+  EXPECT_EQ(Run(Principal::Anonymous(), "datos.preview.search", {{"resource_id", "no-existe"}})
                 .status()
                 .code(),
             StatusCode::kNotFound);
@@ -194,20 +192,20 @@ TEST_P(DatastoreActionsTest, BadInputIsRefusedNamingTheField) {
 
 TEST_P(DatastoreActionsTest, RowsOfADraftDatasetAreForStaffOnly) {
   ASSERT_TRUE(Run(Principal::System(), "datos.package.unpublish", {{"id", f_->dataset_id}}).ok());
-  for (const char* action : {"datos.datastore.search", "datos.datastore.points"})
+  for (const char* action : {"datos.preview.search", "datos.datastore.points"})
     EXPECT_EQ(Anon(action, {}).status().code(), StatusCode::kNotFound) << action;
   EXPECT_EQ(Anon("datos.datastore.chart", {{"x", "delegacion"}}).status().code(),
             StatusCode::kNotFound);
   Principal citizen;
   citizen.user_id = 2;
   citizen.role = Role::kCiudadano;
-  EXPECT_EQ(Run(citizen, "datos.datastore.search", {{"resource_id", f_->resource}}).status().code(),
+  EXPECT_EQ(Run(citizen, "datos.preview.search", {{"resource_id", f_->resource}}).status().code(),
             StatusCode::kNotFound);
-  auto staff = Run(Enlace(), "datos.datastore.search", {{"resource_id", f_->resource}});
+  auto staff = Run(Enlace(), "datos.preview.search", {{"resource_id", f_->resource}});
   ASSERT_TRUE(staff.ok()) << staff.status().ToString();
   EXPECT_EQ(staff->at("total").as_int64(), 7);
   ASSERT_TRUE(Run(Principal::System(), "datos.package.publish", {{"id", f_->dataset_id}}).ok());
-  EXPECT_TRUE(Anon("datos.datastore.search", {}).ok());
+  EXPECT_TRUE(Anon("datos.preview.search", {}).ok());
 }
 
 TEST_P(DatastoreActionsTest, ChartAggregatesTheFilteredRowsInSql) {

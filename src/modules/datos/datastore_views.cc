@@ -324,7 +324,7 @@ http::Response RowsCsv(RequestContext& ctx) {
   if (!p.sort.empty()) in["sort"] = p.sort;
   if (!p.dir.empty()) in["order"] = p.dir;
   in["limit"] = 0;
-  auto checked = ctx.Run("datos.datastore.search", in);
+  auto checked = ctx.Run("datos.preview.search", in);
   if (!checked.ok()) return ctx.Error(checked.status());
   SearchRequest req{.resource_id = rid, .filters = p.filters, .q = p.q};
   if (!p.sort.empty()) req.sort = p.sort + " " + (p.dir.empty() ? "asc" : p.dir);
@@ -398,12 +398,12 @@ int AddDatastorePreview(RequestContext& ctx, const json::object& resource, json:
   if (!p.dir.empty()) in["order"] = p.dir;
   in["limit"] = rows;
   in["offset"] = (page - 1) * rows;
-  Result<json::value> found = error.ok() ? ctx.Run("datos.datastore.search", in) : error;
+  Result<json::value> found = error.ok() ? ctx.Run("datos.preview.search", in) : error;
   if (!found.ok()) {
     error = found.status();
     if (error.code() == StatusCode::kNotFound) return 200;  // no table: no preview
     // The columns for the form, from an unfiltered search that cannot fail on parameters.
-    found = ctx.Run("datos.datastore.search", json::object{{"resource_id", rid}, {"limit", 0}});
+    found = ctx.Run("datos.preview.search", json::object{{"resource_id", rid}, {"limit", 0}});
     if (!found.ok()) return 200;
   }
   json::object& res = found->as_object();
@@ -511,9 +511,13 @@ int AddDatastorePreview(RequestContext& ctx, const json::object& resource, json:
   if (res.contains("geo")) {
     json::object geo = res["geo"].as_object();
     geo["points_url"] = base + "/puntos.json" + QueryString(p, kSearch);
-    // HOOK (map): the Leaflet map of the catalog reads view.geo — lat_column, lon_column and
-    // points_url (puntos.json with the page's filters and q) — and goes where the template
-    // datos_preview marks it; nothing else is needed from this side.
+    // The map (assets/static/mapa.js, drawn by the resource page's map partial) shows the
+    // points of the rows the preview selects.
+    json::object map = web::MapView("mapa-datos", ctx.T("datos_map_label"));
+    map["src"] = geo["points_url"];
+    map["cluster_label"] = ctx.T("datos_pv_rows_word");
+    view["map"] = std::move(map);
+    view["uses_map"] = true;
     view["geo"] = std::move(geo);
   }
 

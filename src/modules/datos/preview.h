@@ -28,7 +28,7 @@
 
 namespace abierto::datos {
 
-// The actions datos.datastore.search, datos.datastore.chart and datos.datastore.points.
+// The actions datos.preview.search, datos.datastore.chart and datos.datastore.points.
 void RegisterDatastoreActions(Registry& registry);
 
 // The routes of the CSV download (…/recurso/{rid}/filas.csv) and the points
