@@ -914,12 +914,19 @@ Result<db::Row> DatasetRow(db::Connection& db, int64_t id) {
                      "El conjunto de datos no existe");
 }
 
-Status DatasetAuthorize(ActionContext& ctx, const Input& in) {
-  ASSIGN_OR_RETURN(db::Row d, DatasetRow(ctx.db, GetInt(in, "id")));
-  if (!d.Text("managed").empty() && !ctx.who.system)
+// The caller may edit a dataset (or one of its resources, given the row joined with its
+// dataset's `managed` and `org_id`): not a managed one, and only as a publisher of its
+// organization.
+Status CanEdit(ActionContext& ctx, const db::Row& row) {
+  if (!row.Text("managed").empty() && !ctx.who.system)
     return Status::Conflict(
         "Este conjunto lo publica Abierto a partir de sus propios datos y se actualiza solo");
-  RETURN_IF_ERROR(CanPublishFor(ctx, d.Int("org_id")));
+  return CanPublishFor(ctx, row.Int("org_id"));
+}
+
+Status DatasetAuthorize(ActionContext& ctx, const Input& in) {
+  ASSIGN_OR_RETURN(db::Row d, DatasetRow(ctx.db, GetInt(in, "id")));
+  RETURN_IF_ERROR(CanEdit(ctx, d));
   // Moving a dataset to another organization needs the right to publish there too.
   if (Has(in, "organization_id") && GetInt(in, "organization_id") != d.Int("org_id"))
     RETURN_IF_ERROR(CanPublishFor(ctx, GetInt(in, "organization_id")));
@@ -1438,10 +1445,7 @@ Status ResourceCheck(const Input& in) {
 
 Status ResourceCreateAuthorize(ActionContext& ctx, const Input& in) {
   ASSIGN_OR_RETURN(db::Row d, DatasetRow(ctx.db, GetInt(in, "dataset_id")));
-  if (!d.Text("managed").empty() && !ctx.who.system)
-    return Status::Conflict(
-        "Este conjunto lo publica Abierto a partir de sus propios datos y se actualiza solo");
-  return CanPublishFor(ctx, d.Int("org_id"));
+  return CanEdit(ctx, d);
 }
 
 Result<json::value> ResourceCreate(ActionContext& ctx, const Input& in) {
@@ -1484,10 +1488,7 @@ Result<json::value> ResourceCreate(ActionContext& ctx, const Input& in) {
 
 Status ResourceAuthorize(ActionContext& ctx, const Input& in) {
   ASSIGN_OR_RETURN(db::Row r, ResourceWithDataset(ctx.db, GetString(in, "id")));
-  if (!r.Text("managed").empty() && !ctx.who.system)
-    return Status::Conflict(
-        "Este conjunto lo publica Abierto a partir de sus propios datos y se actualiza solo");
-  return CanPublishFor(ctx, r.Int("org_id"));
+  return CanEdit(ctx, r);
 }
 
 // A new version of an uploaded resource's file; the previous versions stay downloadable.
