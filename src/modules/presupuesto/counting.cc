@@ -78,9 +78,11 @@ int64_t Clamp(__int128 v) {
 // ---------------------------------------------------------------------------------------------
 // Method of Equal Shares: one run at a fixed endowment.
 
-struct Interval {
-  double lo, hi;
-};
+// An interval [lo, hi] of money as a two-lane vector (GCC/Clang vector extensions: SSE2 on
+// x86-64, plain scalar code elsewhere), so that both ends are added, compared and masked in
+// one instruction; and the lane masks that comparisons of such vectors give (-1 for true).
+typedef double V2 __attribute__((vector_size(16)));
+typedef int64_t M2 __attribute__((vector_size(16)));
 
 struct Run {
   bool certain = true;         // fast pass: every decision was certified
@@ -93,7 +95,7 @@ struct Run {
   // Fast pass: final voter balances, in currency units, from which money_left is derived for
   // the one run that is returned (deriving it for every Add1 run would cost as much as a
   // quarter of the run itself).
-  std::vector<Interval> balances;
+  std::vector<V2> balances;  // [lo, hi]
   bool money_known = false;
 
   void Reset(int m) {
@@ -245,10 +247,12 @@ double SumUp(double s, size_t n) { return s * (1.0 + static_cast<double>(n + 2) 
 // or not, which project has the smaller ratio, pruning) is made only when the intervals prove
 // it; otherwise the run reports `certain = false` and the caller recounts it exactly.
 //
-// Speed: a run evaluates about a thousand candidates of a few thousand supporters each, and
+// Speed: a run evaluates several hundred candidates of a few thousand supporters each, and
 // the supporters are scattered over the voters. So lo and hi live side by side (one cache
-// line per voter, not two), and each evaluation reads them once, copying the non-zero ones
-// into contiguous buffers that the later passes (approximation, proofs) scan sequentially.
+// line per voter, not two), and each evaluation reads them once, setting apart those that
+// certainly pay all they have and copying the others into a contiguous buffer that the later
+// passes (approximation, proofs) scan sequentially. Those passes and Pay are branch-free:
+// who is short of the share is unpredictable. The first round reads no balances at all.
 class FastMes {
  public:
   explicit FastMes(const Profile& P) : P_(P) {
@@ -257,9 +261,8 @@ class FastMes {
     keys_.resize(m);
     int32_t widest = 0;
     for (int p = 0; p < m; ++p) widest = std::max(widest, P_.Support(p));
-    buf_lo_.resize(widest);
-    buf_hi_.resize(widest);
     pool_.resize(widest);
+    work_.resize(widest);
   }
 
   // Leaves the final balances in out->balances; money_left is filled by the caller, and only
@@ -268,13 +271,16 @@ class FastMes {
     const int m = P_.num_projects;
     const int64_t num = P_.instance->budget + k * static_cast<int64_t>(P_.num_voters);
     const double n = P_.num_voters;
-    const double e_lo = Down(Down(static_cast<double>(num)) / n);
-    const double e_hi = Up(Up(static_cast<double>(num)) / n);
+    // [0, 0] stands for exactly zero, so an endowment of 0 must not become [-tiny, tiny].
+    const double e_lo = num == 0 ? 0.0 : Down(Down(static_cast<double>(num)) / n);
+    const double e_hi = num == 0 ? 0.0 : Up(Up(static_cast<double>(num)) / n);
     out->Reset(m);
     bal_ = &out->balances;
-    bal_->assign(P_.num_voters, Interval{e_lo, e_hi});
+    bal_->assign(P_.num_voters, V2{e_lo, e_hi});
+    pristine_ = true;
     candidates_.clear();
     for (int p = 0; p < m; ++p) {
+      keys_[p] = Key();
       if (P_.Support(p) > 0) {
         candidates_.push_back(p);
         stale_[p] = 0;
@@ -331,140 +337,194 @@ class FastMes {
   };
 
   Eval Evaluate(int q, Key* key) {
-    const int32_t begin = P_.Begin(q), end = P_.End(q);
-    const size_t size = static_cast<size_t>(end - begin);
-    const Interval* bal = bal_->data();
-    const int32_t* who = P_.supporters.data();
-    double* lo = buf_lo_.data();
-    double* hi = buf_hi_.data();
-    // Two accumulators per sum to overlap the additions; the error bound of SumDown/SumUp
-    // holds for any summation order of non-negative terms.
-    double lo0 = 0, lo1 = 0, hi0 = 0, hi1 = 0, min_lo = std::numeric_limits<double>::infinity();
-    size_t nonzero = 0;
-    int32_t s = begin;
-    for (; s + 1 < end; s += 2) {
-      const Interval x = bal[who[s]], y = bal[who[s + 1]];
-      lo0 += x.lo;
-      hi0 += x.hi;
-      lo1 += y.lo;
-      hi1 += y.hi;
-      lo[nonzero] = x.lo;
-      hi[nonzero] = x.hi;
-      nonzero += x.hi > 0;
-      lo[nonzero] = y.lo;
-      hi[nonzero] = y.hi;
-      nonzero += y.hi > 0;
-      min_lo = std::min(min_lo, x.hi > 0 ? x.lo : min_lo);
-      min_lo = std::min(min_lo, y.hi > 0 ? y.lo : min_lo);
-    }
-    if (s < end) {
-      const Interval x = bal[who[s]];
-      lo0 += x.lo;
-      hi0 += x.hi;
-      lo[nonzero] = x.lo;
-      hi[nonzero] = x.hi;
-      nonzero += x.hi > 0;
-      min_lo = std::min(min_lo, x.hi > 0 ? x.lo : min_lo);
-    }
-    count_ = nonzero;
-    const double sum_lo = lo0 + lo1, sum_hi = hi0 + hi1;
     const double c = static_cast<double>(P_.Cost(q));  // exact: costs are at most 10^15
+    // The payment only grows during a run (balances only shrink), so the lower bound proved
+    // at this project's last evaluation still holds; c / supporters is one from the start.
+    const double floor = key->a_lo;
     *key = Key();
     if (c == 0) {
       key->exact = key->free = true;
       return Eval::kAffordable;
     }
-    if (SumUp(sum_hi, size) < c) return Eval::kUnaffordable;
-    if (SumDown(sum_lo, size) < c) return Eval::kUncertain;
-    // No shortcut for candidates that certainly lose to the current best (say, by the lower
-    // bound c / nonzero for the payment): their bounds are computed in full anyway, because a
-    // tight r_lo keeps them out of the next rounds' evaluations, and gathering the balances
-    // costs more than the bounds.
-    const double share_hi = Up(c / static_cast<double>(nonzero));
-    if (min_lo >= share_hi) {
-      key->exact = true;
-      key->u = static_cast<int64_t>(nonzero);
-      key->a_lo = Down(c / static_cast<double>(nonzero));
-      key->a_hi = share_hi;
-      key->r_lo = Down(1.0 / static_cast<double>(nonzero));
-      key->r_hi = Up(1.0 / static_cast<double>(nonzero));
-      return Eval::kAffordable;
+    const int32_t begin = P_.Begin(q), end = P_.End(q);
+    const size_t size = static_cast<size_t>(end - begin);
+    if (pristine_) {
+      // Nobody has paid yet: every supporter holds [e_lo, e_hi], no need to read them.
+      const double u = static_cast<double>(size);
+      const double e_lo = (*bal_)[0][0], e_hi = (*bal_)[0][1];
+      if (SumUp(e_hi * u, 1) < c) return Eval::kUnaffordable;
+      if (e_lo > 0 && SumDown(e_lo * u, 1) >= c && e_lo >= Up(c / u)) {
+        SetExact(key, c, size);
+        return Eval::kAffordable;
+      }
+      // Borderline (everyone about as short as the share): the general path decides.
     }
-    // Lower balances need a larger payment: an upper bound for the payment comes from the lo
-    // ends, a lower bound from the hi ends. Each is an approximation pushed outward and then
-    // proved by evaluating sum min(balance, a) against the cost with outward rounding. Near
-    // the solution that sum grows at rate u (the supporters paying the full share), so the
-    // push must beat the sum's rounding error divided by u.
-    double a_hi = 0, a_lo = 0;
-    if (!Bound(buf_lo_.data(), c, size, /*upper=*/true, &a_hi)) return Eval::kUncertain;
-    if (!Bound(buf_hi_.data(), c, size, /*upper=*/false, &a_lo)) return Eval::kUncertain;
-    key->a_lo = a_lo;
-    key->a_hi = a_hi;
-    key->r_lo = Down(a_lo / c);
-    key->r_hi = Up(a_hi / c);
+    const double a0 = std::max(floor, Down(c / static_cast<double>(size)));
+    // One pass over the supporters' balances (the only random access of an evaluation):
+    // totals for affordability, the count of non-zero balances, and the balances below a0
+    // set apart: whoever certainly holds less than a0 <= payment pays everything, so only
+    // their sum matters. The others (usually most) are copied to a contiguous buffer for the
+    // later passes. [lo, hi] pairs are added as two-lane vectors, with four accumulators to
+    // overlap the additions; the error bounds of SumDown/SumUp hold for any order of adding
+    // non-negative terms.
+    const V2* bal = bal_->data();
+    const int32_t* who = P_.supporters.data() + begin;
+    V2* pool = pool_.data();
+    V2 sum[4] = {}, set_apart[4] = {};
+    size_t nonzero = 0, kept = 0;
+    auto take = [&](V2 x, int j) {
+      sum[j] += x;
+      const bool low = x[1] < a0;
+      const M2 mask = {-static_cast<int64_t>(low), -static_cast<int64_t>(low)};
+      set_apart[j] += reinterpret_cast<V2>(reinterpret_cast<M2>(x) & mask);
+      nonzero += x[1] > 0;
+      pool[kept] = x;
+      kept += !low;
+    };
+    size_t i = 0;
+    for (; i + 4 <= size; i += 4) {
+      const V2 x0 = bal[who[i]], x1 = bal[who[i + 1]], x2 = bal[who[i + 2]], x3 = bal[who[i + 3]];
+      take(x0, 0);
+      take(x1, 1);
+      take(x2, 2);
+      take(x3, 3);
+    }
+    for (; i < size; ++i) take(bal[who[i]], 0);
+    const V2 total = (sum[0] + sum[1]) + (sum[2] + sum[3]);
+    const V2 apart = (set_apart[0] + set_apart[1]) + (set_apart[2] + set_apart[3]);
+    if (SumUp(total[1], size) < c) return Eval::kUnaffordable;
+    if (SumDown(total[0], size) < c) return Eval::kUncertain;
+    // Nobody short of the equal share c / nonzero: the ratio is exactly 1 / nonzero. (A
+    // non-zero balance set apart is below a0 <= c / nonzero, and then somebody is short.)
+    if (kept == nonzero) {
+      const double share_hi = Up(c / static_cast<double>(nonzero));
+      double min_lo = std::numeric_limits<double>::infinity();
+      for (size_t j = 0; j < kept; ++j) min_lo = std::min(min_lo, pool[j][0]);
+      if (min_lo >= share_hi) {
+        SetExact(key, c, nonzero);
+        return Eval::kAffordable;
+      }
+    }
+    // Someone is short: approximate the payment in plain floating point, then prove an upper
+    // bound from the lo ends (sum of min(lo, a_hi) >= c) and a lower bound from the hi ends
+    // (sum of min(hi, a_lo) < c). Near the solution that sum grows at rate u (the supporters
+    // paying the full share), so the first try is pushed out by the sum's rounding error
+    // divided by u; a failed try is corrected by a Newton step on its own side (the lo and
+    // hi ends differ by the width of the intervals) and pushed further.
+    const double dl = apart[0], dh = apart[1];
+    int64_t u = 0;
+    const V2 approx = Approximate(kept, V2{c - dl, c - dh}, &u);
+    double push = approx[1] * 0x1p-40 + 4.0 * static_cast<double>(size + 2) * 0x1p-52 * c /
+                                            static_cast<double>(std::max<int64_t>(u, 1));
+    // try_hi >= a0 keeps min(lo, try_hi) = lo for the balances set apart; for a try_lo below
+    // a0, counting them in full (dh) only overestimates the sum, which keeps that proof valid.
+    double try_hi = std::max(std::max(approx[0], approx[1]) + push, a0);
+    double try_lo = std::max(0.0, approx[1] - push);
+    bool have_hi = false, have_lo = false;
+    for (int attempt = 0; attempt < 4; ++attempt) {
+      const Fills f = Fill(kept, try_hi, try_lo);
+      if (!have_hi) have_hi = SumDown(dl + f.lo, size) >= c;
+      if (!have_lo) have_lo = SumUp(dh + f.hi, size) < c;
+      if (have_hi && have_lo) break;
+      if (attempt > 0) push *= 64;  // the first correction is usually enough
+      if (!have_hi) {
+        const double slope = static_cast<double>(std::max<size_t>(f.lo_above, 1));
+        try_hi += std::max(0.0, (c - dl - f.lo) / slope) + push;
+      }
+      if (!have_lo) {
+        const double slope = static_cast<double>(std::max<size_t>(f.hi_above, 1));
+        try_lo = std::max(0.0, try_lo - std::max(0.0, (dh + f.hi - c) / slope) - push);
+      }
+    }
+    if (!have_hi || !have_lo) return Eval::kUncertain;
+    key->a_lo = std::max(try_lo, a0);  // both are lower bounds
+    key->a_hi = try_hi;
+    key->r_lo = Down(key->a_lo / c);
+    key->r_hi = Up(key->a_hi / c);
     return Eval::kAffordable;
   }
 
-  // x: the count_ gathered balances (lo or hi ends) of the project being evaluated.
-  bool Bound(const double* x, double c, size_t size, bool upper, double* a) {
-    int64_t u = 0;
-    const double approx = Approximate(x, c, &u);
-    double push = approx * 0x1p-40 + 4.0 * static_cast<double>(size + 2) * 0x1p-52 * c /
-                                         static_cast<double>(std::max<int64_t>(u, 1));
-    for (int attempt = 0; attempt < 4; ++attempt, push *= 64) {
-      if (upper) {
-        *a = approx + push;
-        if (SumDown(Fill(x, *a), size) >= c) return true;
-      } else {
-        *a = std::max(0.0, approx - push);
-        if (SumUp(Fill(x, *a), size) < c) return true;
-      }
-    }
-    return false;
+  static void SetExact(Key* key, double c, size_t u) {
+    const double n = static_cast<double>(u);
+    key->exact = true;
+    key->u = static_cast<int64_t>(u);
+    key->a_lo = Down(c / n);
+    key->a_hi = Up(c / n);
+    key->r_lo = Down(1.0 / n);
+    key->r_hi = Up(1.0 / n);
   }
 
-  // sum of min(x, a) over the gathered balances, rounded to nearest (the caller widens it).
-  double Fill(const double* x, double a) const {
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  struct Fills {
+    double lo = 0, hi = 0;  // sums of min(lo, a_hi) and of min(hi, a_lo), rounded to nearest
+    size_t lo_above = 0, hi_above = 0;  // balances with lo >= a_hi, hi >= a_lo (the slopes)
+  };
+
+  // Over the first `count` pooled balances, both sums in the two lanes of one vector.
+  Fills Fill(size_t count, double a_hi, double a_lo) const {
+    const V2* x = pool_.data();
+    const V2 a = {a_hi, a_lo};
+    V2 s0 = {}, s1 = {};
+    M2 below0 = {}, below1 = {};
+    auto add = [&a](V2 b, V2& s, M2& below) {
+      const M2 lt = b < a;
+      s += reinterpret_cast<V2>((reinterpret_cast<M2>(b) & lt) | (reinterpret_cast<M2>(a) & ~lt));
+      below -= lt;  // comparisons give -1 for true
+    };
     size_t i = 0;
-    for (; i + 4 <= count_; i += 4) {
-      s0 += std::min(x[i], a);
-      s1 += std::min(x[i + 1], a);
-      s2 += std::min(x[i + 2], a);
-      s3 += std::min(x[i + 3], a);
+    for (; i + 2 <= count; i += 2) {
+      add(x[i], s0, below0);
+      add(x[i + 1], s1, below1);
     }
-    for (; i < count_; ++i) s0 += std::min(x[i], a);
-    return (s0 + s1) + (s2 + s3);
+    if (i < count) add(x[i], s0, below0);
+    const V2 s = s0 + s1;
+    const M2 below = below0 + below1;
+    Fills f;
+    f.lo = s[0];
+    f.hi = s[1];
+    f.lo_above = count - static_cast<size_t>(below[0]);
+    f.hi_above = count - static_cast<size_t>(below[1]);
+    return f;
   }
 
-  // The payment for balances `x`, in plain floating point; `u` gets the number paying it.
-  double Approximate(const double* x, double c, int64_t* u) {
-    double* pool = pool_.data();
-    size_t size = 0;
-    for (size_t i = 0; i < count_; ++i) {
-      pool[size] = x[i];
-      size += x[i] > 0;
-    }
-    double rest = c;
+  // The payment in plain floating point: Newton's method on a -> sum of min(hi, a) over the
+  // first `count` pooled balances, which must cover what remains of the cost, rest[1], once
+  // the balances set apart have paid. Each step starts from below the solution, drops the
+  // balances that fall short of the current payment and shares the rest equally among the
+  // others. Branch-free: which balances fall short is unpredictable. The pairs are carried
+  // along, so that the same shortfall on the lo ends (rest[0]) gives an estimate for their
+  // solution too. Returns {lo estimate, hi solution}; `u` gets the number paying in full.
+  V2 Approximate(size_t count, V2 rest, int64_t* u) {
+    const V2* x = pool_.data();  // first step: read the pool, write the survivors to work_
+    V2* kept_out = work_.data();
+    size_t size = count;
     while (size > 0) {
-      const double a = rest / static_cast<double>(size);
-      size_t kept = 0;
-      for (size_t i = 0; i < size; ++i) {
-        const double b = pool[i];
-        if (b < a) {
-          rest -= b;
-        } else {
-          pool[kept++] = b;
-        }
+      const double n = static_cast<double>(size);
+      const double a = rest[1] / n;
+      V2 short0 = {}, short1 = {};
+      size_t kept = 0, i = 0;
+      auto step = [&](V2 b, V2& sum) {
+        const bool below = b[1] < a;
+        const M2 mask = {-static_cast<int64_t>(below), -static_cast<int64_t>(below)};
+        sum += reinterpret_cast<V2>(reinterpret_cast<M2>(b) & mask);
+        kept_out[kept] = b;
+        kept += !below;
+      };
+      for (; i + 2 <= size; i += 2) {
+        const V2 b0 = x[i], b1 = x[i + 1];
+        step(b0, short0);
+        step(b1, short1);
       }
+      if (i < size) step(x[i], short0);
       if (kept == size) {
         *u = static_cast<int64_t>(kept);
-        return a;
+        return V2{rest[0] / n, a};
       }
+      rest -= short0 + short1;
       size = kept;
+      x = kept_out;  // from the second step on, in place
     }
     *u = 0;
-    return c;  // cannot happen when affordable; the proof step will reject it
+    return rest;  // cannot happen when affordable; the proof step will reject it
   }
 
   // <0 when q goes first, >0 when b does, 0 when the intervals cannot tell.
@@ -490,26 +550,42 @@ class FastMes {
     out->cost += P_.Cost(q);
     out->max_payment[q] = 0.5 * (key.a_lo + key.a_hi);
     if (key.free) return;
-    Interval* bal = bal_->data();
+    pristine_ = false;
+    // Branch-free, since who pays everything is unpredictable: new [lo, hi] =
+    // [Down(lo - a_hi) or 0 if that is not positive, Up(hi - a_lo)], or exactly [0, 0] when
+    // hi <= a_lo (certainly paid all it had; this leaves zeros unchanged too). hi - a_lo is
+    // then positive, and Down / Up of positive doubles are the neighbouring bit patterns.
+    V2* bal = bal_->data();
+    const V2 a = {key.a_hi, key.a_lo};
+    const V2 zero = {};
+    const M2 step = {-1, 1}, keep_hi = {0, -1};
     int64_t payers = 0;
-    for (int32_t s = P_.Begin(q); s < P_.End(q); ++s) {
-      Interval& b = bal[P_.supporters[s]];
-      if (b.hi == 0) continue;
-      ++payers;
-      if (b.hi <= key.a_lo) {
-        b.lo = b.hi = 0;  // certainly paid everything it had: exactly zero now
-      } else {
-        b.lo = std::max(0.0, Down(b.lo - key.a_hi));
-        b.hi = Up(b.hi - key.a_lo);
-      }
+    auto pay = [&](V2& b) {
+      payers += b[1] > 0;
+      const V2 d = b - a;
+      const M2 keep = (d > zero) | keep_hi;
+      const bool all = b[1] <= key.a_lo;
+      const M2 alive = {static_cast<int64_t>(all) - 1, static_cast<int64_t>(all) - 1};
+      b = reinterpret_cast<V2>((reinterpret_cast<M2>(d) + step) & keep & alive);
+    };
+    const int32_t* who = P_.supporters.data();
+    int32_t s = P_.Begin(q);
+    for (; s + 2 <= P_.End(q); s += 2) {
+      V2& b0 = bal[who[s]];
+      V2& b1 = bal[who[s + 1]];
+      pay(b0);
+      pay(b1);
     }
+    if (s < P_.End(q)) pay(bal[who[s]]);
     out->payers[q] = payers;
   }
 
   const Profile& P_;
-  std::vector<Interval>* bal_ = nullptr;  // the balances of the run being counted
-  std::vector<double> buf_lo_, buf_hi_, pool_, stale_;
-  size_t count_ = 0;  // entries of buf_lo_/buf_hi_ filled by the last Evaluate
+  std::vector<V2>* bal_ = nullptr;  // the balances of the run being counted
+  std::vector<V2> pool_;            // balances of the project being evaluated, as [lo, hi]
+  std::vector<V2> work_;            // Approximate's shrinking pool
+  std::vector<double> stale_;
+  bool pristine_ = false;  // nobody has paid anything yet in this run
   std::vector<Key> keys_;
   std::vector<int> candidates_;
 };
@@ -696,8 +772,8 @@ Result<Outcome> CountMes(const PbInstance& x, const MesOptions& options) {
     for (int p = 0; p < P.num_projects; ++p) {
       double total = 0;
       for (int32_t s = P.Begin(p); s < P.End(p); ++s) {
-        const Interval& b = kept.balances[P.supporters[s]];
-        total += 0.5 * (b.lo + b.hi);
+        const V2 b = kept.balances[P.supporters[s]];
+        total += 0.5 * (b[0] + b[1]);
       }
       kept.money_left[p] = total;
     }
