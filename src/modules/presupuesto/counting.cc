@@ -360,29 +360,40 @@ class FastMes {
       // Borderline (everyone about as short as the share): the general path decides.
     }
     const double a0 = std::max(floor, Down(c / static_cast<double>(size)));
+    // The payment rarely grows by half between two evaluations of a project, so balances
+    // whose lo is at least `far` (mostly) pay the full share, and only their number matters
+    // unless the payment turns out to reach `far`.
+    const double far = 1.5 * a0;
     // One pass over the supporters' balances (the only random access of an evaluation):
-    // totals for affordability, the count of non-zero balances, and the balances below a0
-    // set apart: whoever certainly holds less than a0 <= payment pays everything, so only
-    // their sum matters. The others (usually most) are copied to a contiguous buffer for the
-    // later passes. [lo, hi] pairs are added as two-lane vectors, with four accumulators to
-    // overlap the additions; the error bounds of SumDown/SumUp hold for any order of adding
-    // non-negative terms.
+    // totals for affordability and the count of non-zero balances; the balances below a0 set
+    // apart (whoever certainly holds less than a0 <= payment pays everything, so only their
+    // sum matters); the others copied to a contiguous buffer, the near ones from the front
+    // and the far ones from the back, so that the later passes (approximation, proofs)
+    // usually scan a few hundred near ones only. [lo, hi] pairs are added as two-lane
+    // vectors, with four accumulators to overlap the additions; the error bounds of
+    // SumDown/SumUp hold for any order of adding non-negative terms.
     const V2* bal = bal_->data();
     const int32_t* who = P_.supporters.data() + begin;
     V2* pool = pool_.data();
+    const size_t back = pool_.size() - 1;
     V2 sum[4] = {}, set_apart[4] = {};
-    size_t nonzero = 0, kept = 0;
+    size_t nonzero = 0, near = 0, distant = 0;
     auto take = [&](V2 x, int j) {
       sum[j] += x;
-      const bool low = x[1] < a0;
+      const bool low = x[1] < a0, high = x[0] >= far;  // never both: lo <= hi, a0 < far
       const M2 mask = {-static_cast<int64_t>(low), -static_cast<int64_t>(low)};
       set_apart[j] += reinterpret_cast<V2>(reinterpret_cast<M2>(x) & mask);
       nonzero += x[1] > 0;
-      pool[kept] = x;
-      kept += !low;
+      pool[high ? back - distant : near] = x;
+      near += !(low | high);
+      distant += high;
     };
     size_t i = 0;
     for (; i + 4 <= size; i += 4) {
+      // Supporters are sorted, but far apart: fetch a few iterations ahead.
+      if (i + 20 <= size) {
+        for (size_t k = 16; k < 20; ++k) __builtin_prefetch(&bal[who[i + k]]);
+      }
       const V2 x0 = bal[who[i]], x1 = bal[who[i + 1]], x2 = bal[who[i + 2]], x3 = bal[who[i + 3]];
       take(x0, 0);
       take(x1, 1);
@@ -396,24 +407,46 @@ class FastMes {
     if (SumDown(total[0], size) < c) return Eval::kUncertain;
     // Nobody short of the equal share c / nonzero: the ratio is exactly 1 / nonzero. (A
     // non-zero balance set apart is below a0 <= c / nonzero, and then somebody is short.)
-    if (kept == nonzero) {
+    if (near + distant == nonzero) {
       const double share_hi = Up(c / static_cast<double>(nonzero));
       double min_lo = std::numeric_limits<double>::infinity();
-      for (size_t j = 0; j < kept; ++j) min_lo = std::min(min_lo, pool[j][0]);
+      for (size_t j = 0; j < near; ++j) min_lo = std::min(min_lo, pool[j][0]);
+      if (far < share_hi) {
+        for (size_t j = 0; j < distant; ++j) min_lo = std::min(min_lo, pool[back - j][0]);
+      }
       if (min_lo >= share_hi) {
         SetExact(key, c, nonzero);
         return Eval::kAffordable;
       }
     }
-    // Someone is short: approximate the payment in plain floating point, then prove an upper
-    // bound from the lo ends (sum of min(lo, a_hi) >= c) and a lower bound from the hi ends
-    // (sum of min(hi, a_lo) < c). Near the solution that sum grows at rate u (the supporters
-    // paying the full share), so the first try is pushed out by the sum's rounding error
-    // divided by u; a failed try is corrected by a Newton step on its own side (the lo and
-    // hi ends differ by the width of the intervals) and pushed further.
+    const Proof first = Prove(c, size, a0, apart, near, distant, far, key);
+    if (first != Proof::kTooFar)
+      return first == Proof::kProved ? Eval::kAffordable : Eval::kUncertain;
+    // The payment reached `far`: the far balances join the near ones and it is redone.
+    if (back + 1 - distant != near)
+      std::copy(pool + back + 1 - distant, pool + back + 1, pool + near);
+    const Proof again =
+        Prove(c, size, a0, apart, near + distant, 0, std::numeric_limits<double>::infinity(), key);
+    return again == Proof::kProved ? Eval::kAffordable : Eval::kUncertain;
+  }
+
+  enum class Proof { kProved, kUncertain, kTooFar };
+
+  // Someone is short: approximate the payment in plain floating point, then prove an upper
+  // bound from the lo ends (sum of min(lo, a_hi) >= c) and a lower bound from the hi ends
+  // (sum of min(hi, a_lo) < c). `apart` holds the sums of the balances set apart (below a0),
+  // the pool the `near` balances from its front and the `distant` ones (lo >= far) from its
+  // back; those are counted as paying the full share, which holds while a_hi <= far.
+  // Near the solution the sum grows at rate u (the supporters paying the full share), so the
+  // first try is pushed out by the sum's rounding error divided by u; a failed try is
+  // corrected by a Newton step on its own side (the lo and hi ends differ by the width of the
+  // intervals) and pushed further.
+  Proof Prove(double c, size_t size, double a0, V2 apart, size_t near, size_t distant, double far,
+              Key* key) {
     const double dl = apart[0], dh = apart[1];
+    const double d = static_cast<double>(distant);
     int64_t u = 0;
-    const V2 approx = Approximate(kept, V2{c - dl, c - dh}, &u);
+    const V2 approx = Approximate(near, distant, V2{c - dl, c - dh}, &u);
     double push = approx[1] * 0x1p-40 + 4.0 * static_cast<double>(size + 2) * 0x1p-52 * c /
                                             static_cast<double>(std::max<int64_t>(u, 1));
     // try_hi >= a0 keeps min(lo, try_hi) = lo for the balances set apart; for a try_lo below
@@ -422,26 +455,28 @@ class FastMes {
     double try_lo = std::max(0.0, approx[1] - push);
     bool have_hi = false, have_lo = false;
     for (int attempt = 0; attempt < 4; ++attempt) {
-      const Fills f = Fill(kept, try_hi, try_lo);
-      if (!have_hi) have_hi = SumDown(dl + f.lo, size) >= c;
-      if (!have_lo) have_lo = SumUp(dh + f.hi, size) < c;
+      if (try_hi > far) return Proof::kTooFar;
+      const Fills f = Fill(near, try_hi, try_lo);
+      if (!have_hi) have_hi = SumDown(dl + (f.lo + d * try_hi), size) >= c;
+      if (!have_lo) have_lo = SumUp(dh + (f.hi + d * try_lo), size) < c;
       if (have_hi && have_lo) break;
       if (attempt > 0) push *= 64;  // the first correction is usually enough
       if (!have_hi) {
-        const double slope = static_cast<double>(std::max<size_t>(f.lo_above, 1));
-        try_hi += std::max(0.0, (c - dl - f.lo) / slope) + push;
+        const double slope = static_cast<double>(std::max<size_t>(f.lo_above + distant, 1));
+        try_hi += std::max(0.0, (c - dl - (f.lo + d * try_hi)) / slope) + push;
       }
       if (!have_lo) {
-        const double slope = static_cast<double>(std::max<size_t>(f.hi_above, 1));
-        try_lo = std::max(0.0, try_lo - std::max(0.0, (dh + f.hi - c) / slope) - push);
+        const double slope = static_cast<double>(std::max<size_t>(f.hi_above + distant, 1));
+        try_lo =
+            std::max(0.0, try_lo - std::max(0.0, (dh + (f.hi + d * try_lo) - c) / slope) - push);
       }
     }
-    if (!have_hi || !have_lo) return Eval::kUncertain;
+    if (!have_hi || !have_lo) return Proof::kUncertain;
     key->a_lo = std::max(try_lo, a0);  // both are lower bounds
     key->a_hi = try_hi;
     key->r_lo = Down(key->a_lo / c);
     key->r_hi = Up(key->a_hi / c);
-    return Eval::kAffordable;
+    return Proof::kProved;
   }
 
   static void SetExact(Key* key, double c, size_t u) {
@@ -487,18 +522,19 @@ class FastMes {
   }
 
   // The payment in plain floating point: Newton's method on a -> sum of min(hi, a) over the
-  // first `count` pooled balances, which must cover what remains of the cost, rest[1], once
-  // the balances set apart have paid. Each step starts from below the solution, drops the
+  // first `count` pooled balances plus `distant` times a (the far ones, assumed to pay the
+  // full share), which must cover what remains of the cost, rest[1], once the balances set
+  // apart have paid. Each step starts from below the solution, drops the
   // balances that fall short of the current payment and shares the rest equally among the
   // others. Branch-free: which balances fall short is unpredictable. The pairs are carried
   // along, so that the same shortfall on the lo ends (rest[0]) gives an estimate for their
   // solution too. Returns {lo estimate, hi solution}; `u` gets the number paying in full.
-  V2 Approximate(size_t count, V2 rest, int64_t* u) {
+  V2 Approximate(size_t count, size_t distant, V2 rest, int64_t* u) {
     const V2* x = pool_.data();  // first step: read the pool, write the survivors to work_
     V2* kept_out = work_.data();
     size_t size = count;
-    while (size > 0) {
-      const double n = static_cast<double>(size);
+    while (size + distant > 0) {
+      const double n = static_cast<double>(size + distant);
       const double a = rest[1] / n;
       V2 short0 = {}, short1 = {};
       size_t kept = 0, i = 0;
@@ -516,7 +552,7 @@ class FastMes {
       }
       if (i < size) step(x[i], short0);
       if (kept == size) {
-        *u = static_cast<int64_t>(kept);
+        *u = static_cast<int64_t>(kept + distant);
         return V2{rest[0] / n, a};
       }
       rest -= short0 + short1;
