@@ -8,8 +8,12 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <condition_variable>
 #include <limits>
+#include <map>
+#include <mutex>
 #include <numeric>
+#include <optional>
 #include <thread>
 
 namespace abierto::presupuesto {
@@ -649,6 +653,89 @@ class FastMes {
   std::vector<int> candidates_;
 };
 
+// Fast runs for the endowment indices 0, 1, 2, ..., handed out in that order. Add1 runs are
+// independent of each other, so with a helper thread the two threads count the next runs at
+// once, each taking the next index not yet taken, up to kAhead beyond the one awaited; the
+// caller still consumes them strictly in order, exactly as with one thread. Taking indices
+// one at a time (rather than in fixed pairs) keeps both threads busy when runs take unequal
+// time or one thread is descheduled on a busy machine.
+class AheadCounter {
+ public:
+  AheadCounter(const Profile& P, bool helper) : main_(P), helper_(P) {
+    if (helper) thread_ = std::thread([this] { Help(); });
+  }
+
+  ~AheadCounter() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    changed_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // Swaps the run for index k into *out (k = 0, 1, 2, ... in order); *out's old buffers are
+  // reused for a later run.
+  void Take(int64_t k, Run* out) {
+    std::unique_lock<std::mutex> lock(mu_);
+    wanted_ = k;
+    changed_.notify_all();
+    while (true) {
+      auto it = ready_.find(k);
+      if (it != ready_.end()) {
+        std::swap(*out, it->second);
+        spare_.push_back(std::move(it->second));
+        ready_.erase(it);
+        wanted_ = k + 1;
+        changed_.notify_all();
+        return;
+      }
+      if (next_ < wanted_ + kAhead) {
+        CountNext(main_, lock);
+      } else {
+        changed_.wait(lock);
+      }
+    }
+  }
+
+ private:
+  static constexpr int64_t kAhead = 3;
+
+  void Help() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      changed_.wait(lock, [this] { return stop_ || next_ < wanted_ + kAhead; });
+      if (stop_) return;
+      CountNext(helper_, lock);
+    }
+  }
+
+  // Claims the next index and counts it with `fast`, unlocked meanwhile.
+  void CountNext(FastMes& fast, std::unique_lock<std::mutex>& lock) {
+    const int64_t k = next_++;
+    Run run;
+    if (!spare_.empty()) {
+      run = std::move(spare_.back());
+      spare_.pop_back();
+    }
+    lock.unlock();
+    fast.Count(k, &run);
+    lock.lock();
+    ready_.emplace(k, std::move(run));
+    changed_.notify_all();
+  }
+
+  FastMes main_, helper_;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  int64_t next_ = 0;    // next index to count
+  int64_t wanted_ = 0;  // index the caller awaits next
+  bool stop_ = false;
+  std::map<int64_t, Run> ready_;
+  std::vector<Run> spare_;
+  std::thread thread_;
+};
+
 }  // namespace
 
 const char* DecisionText(Decision decision) {
@@ -752,64 +839,46 @@ Result<Outcome> CountMes(const PbInstance& x, const MesOptions& options) {
     return out;
   }
 
-  // Add1 runs are independent of each other, so with two threads the next two endowments
-  // are counted at once and their results consumed in order, exactly as one thread would
-  // (a run past the stopping point is wasted, not used). Small instances stay on one thread:
-  // starting threads would cost more than the runs.
+  // Small instances stay on one thread: starting one would cost more than the runs.
   int threads = options.threads;
   if (threads <= 0) {
     threads = P.supporters.size() >= 200000 && std::thread::hardware_concurrency() >= 2 ? 2 : 1;
   }
-  if (options.exact_only) threads = 1;
   threads = std::min(threads, 2);
 
   ExactMes exact(P);
-  std::vector<FastMes> fast(threads, FastMes(P));
-  Run kept;
-  std::vector<Run> next(threads);
+  Run kept, run;
   int64_t k = 0;
+  std::optional<AheadCounter> ahead;
   if (options.exact_only) {
     exact.Count(0, &kept);
   } else {
-    fast[0].Count(0, &kept);  // spends at most n * B / n = B
+    ahead.emplace(P, threads == 2);
+    ahead->Take(0, &kept);  // spends at most n * B / n = B
     if (!kept.certain) exact.Count(0, &kept);
   }
   out.runs = 1;
   // Add1: the last outcome within the budget. Once every supported project is in, raising
   // the endowment cannot change anything; that also bounds the loop (at an endowment of the
   // total cost, a single supporter can pay for everything).
-  bool done = false;
-  while (!done && static_cast<int>(kept.order.size()) < supported && all_cost > 0) {
+  while (static_cast<int>(kept.order.size()) < supported && all_cost > 0) {
+    if (out.runs >= options.max_runs) {
+      return Status::TooLarge("el conteo mes con Add1 necesita más de " +
+                              std::to_string(options.max_runs) +
+                              " rondas; revise el presupuesto y los costos del archivo");
+    }
     if (options.exact_only) {
-      next[0].certain = false;
-    } else if (threads == 1) {
-      fast[0].Count(k + 1, &next[0]);
+      exact.Count(k + 1, &run);
     } else {
-      std::thread helper([&] { fast[1].Count(k + 2, &next[1]); });
-      fast[0].Count(k + 1, &next[0]);
-      helper.join();
-    }
-    for (int t = 0; t < threads && !done; ++t) {
-      if (static_cast<int>(kept.order.size()) >= supported || all_cost == 0) {
-        done = true;
-        break;
-      }
-      if (out.runs >= options.max_runs) {
-        return Status::TooLarge("el conteo mes con Add1 necesita más de " +
-                                std::to_string(options.max_runs) +
-                                " rondas; revise el presupuesto y los costos del archivo");
-      }
-      Run& run = next[t];
+      ahead->Take(k + 1, &run);
       if (!run.certain) exact.Count(k + 1, &run);
-      ++out.runs;
-      if (run.cost > x.budget) {
-        done = true;
-        break;
-      }
-      ++k;
-      std::swap(kept, run);
     }
+    ++out.runs;
+    if (run.cost > x.budget) break;
+    ++k;
+    std::swap(kept, run);
   }
+  ahead.reset();  // a run counted ahead past the stopping point is wasted, not used
 
   mpq_class endowment(
       mpz_class(static_cast<long>(x.budget)) + mpz_class(static_cast<long>(P.num_voters)) * k,
