@@ -28,6 +28,9 @@ struct Profile {
   std::vector<int64_t> approvals;
   std::vector<int32_t> offsets;     // num_projects + 1
   std::vector<int32_t> supporters;  // voter indices, grouped by project
+  // The same as byte offsets into an array of [lo, hi] balances (index * 16), so that the
+  // fast pass's gathers need no multiplication.
+  std::vector<size_t> balance_offsets;
 
   int64_t Cost(int p) const { return instance->projects[p].cost; }
   const std::string& Id(int p) const { return instance->projects[p].id; }
@@ -53,6 +56,10 @@ Profile MakeProfile(const PbInstance& x) {
   std::vector<int32_t> fill(P.offsets.begin(), P.offsets.end() - 1);
   for (int32_t i = 0; i < P.num_voters; ++i) {
     for (int32_t p : x.votes[i].projects) P.supporters[fill[p]++] = i;
+  }
+  P.balance_offsets.resize(P.supporters.size());
+  for (size_t s = 0; s < P.supporters.size(); ++s) {
+    P.balance_offsets[s] = static_cast<size_t>(P.supporters[s]) * 16;
   }
   return P;
 }
@@ -392,42 +399,49 @@ class FastMes {
     // SumDown/SumUp hold for any order of adding non-negative terms. The loop is
     // branch-free and lean: at several hundred evaluations of thousands of supporters per
     // run, its instruction count is most of the count's time.
-    const V2* bal = bal_->data();
-    const int32_t* who = P_.supporters.data() + begin;
+    const char* bal = reinterpret_cast<const char*>(bal_->data());
+    const size_t* who = P_.balance_offsets.data() + begin;
+    auto at = [bal](size_t offset) { return *reinterpret_cast<const V2*>(bal + offset); };
     V2* pool = pool_.data();
     V2* far_pool = far_.data();
     V2 sum[4] = {}, set_apart[4] = {};
-    size_t near = 0, distant = 0;
     const V2 thresholds = {far, a0};
-    // Indexed by the comparison bits below: 0 far, 1 near, 3 set apart (2 cannot happen:
-    // lo <= hi and a0 < far).
-    alignas(16) static constexpr M2 kApart[4] = {{0, 0}, {0, 0}, {0, 0}, {-1, -1}};
-    static constexpr uint8_t kNear[4] = {0, 1, 0, 0}, kFar[4] = {1, 0, 0, 0};
+    // Each balance is written at both ends and the pointer that keeps it advances, by a step
+    // taken from these tables, indexed by the comparison bits below: 0 far, 1 near, 3 set
+    // apart (2 cannot happen: lo <= hi and a0 < far). Byte steps and byte offsets spare the
+    // loop every multiplication by 16.
+    static constexpr uint8_t kNear[4] = {0, sizeof(V2), 0, 0}, kFar[4] = {sizeof(V2), 0, 0, 0};
+    char* next_near = reinterpret_cast<char*>(pool);
+    char* next_far = reinterpret_cast<char*>(far_pool);
     auto take = [&](V2 x, int j) {
       sum[j] += x;
-      const int bits = Bits(x < thresholds);  // bit 0: lo < far, bit 1: hi < a0
-      set_apart[j] += reinterpret_cast<V2>(reinterpret_cast<M2>(x) & kApart[bits]);
-      pool[near] = x;
-      far_pool[distant] = x;
-      near += kNear[bits];
-      distant += kFar[bits];
+      const M2 below = x < thresholds;  // lo < far, hi < a0
+      const M2 apart = __builtin_shufflevector(below, below, 1, 1);
+      set_apart[j] += reinterpret_cast<V2>(reinterpret_cast<M2>(x) & apart);
+      const int bits = Bits(below);
+      *reinterpret_cast<V2*>(next_near) = x;
+      *reinterpret_cast<V2*>(next_far) = x;
+      next_near += kNear[bits];
+      next_far += kFar[bits];
     };
     size_t i = 0;
     for (; i + 4 <= size; i += 4) {
       // Supporters are sorted, but far apart: fetch a few iterations ahead.
       if (i + 20 <= size) {
-        __builtin_prefetch(&bal[who[i + 16]]);
-        __builtin_prefetch(&bal[who[i + 17]]);
-        __builtin_prefetch(&bal[who[i + 18]]);
-        __builtin_prefetch(&bal[who[i + 19]]);
+        __builtin_prefetch(bal + who[i + 16]);
+        __builtin_prefetch(bal + who[i + 17]);
+        __builtin_prefetch(bal + who[i + 18]);
+        __builtin_prefetch(bal + who[i + 19]);
       }
-      const V2 x0 = bal[who[i]], x1 = bal[who[i + 1]], x2 = bal[who[i + 2]], x3 = bal[who[i + 3]];
+      const V2 x0 = at(who[i]), x1 = at(who[i + 1]), x2 = at(who[i + 2]), x3 = at(who[i + 3]);
       take(x0, 0);
       take(x1, 1);
       take(x2, 2);
       take(x3, 3);
     }
-    for (; i < size; ++i) take(bal[who[i]], 0);
+    for (; i < size; ++i) take(at(who[i]), 0);
+    size_t near = static_cast<size_t>(reinterpret_cast<V2*>(next_near) - pool);
+    size_t distant = static_cast<size_t>(reinterpret_cast<V2*>(next_far) - far_pool);
     const V2 total = (sum[0] + sum[1]) + (sum[2] + sum[3]);
     const V2 apart = (set_apart[0] + set_apart[1]) + (set_apart[2] + set_apart[3]);
     if (SumUp(total[1], size) < c) return Eval::kUnaffordable;
@@ -647,15 +661,17 @@ class FastMes {
       const M2 alive = {static_cast<int64_t>(all) - 1, static_cast<int64_t>(all) - 1};
       b = reinterpret_cast<V2>((reinterpret_cast<M2>(d) + step) & keep & alive);
     };
-    const int32_t* who = P_.supporters.data();
+    char* base = reinterpret_cast<char*>(bal);
+    const size_t* who = P_.balance_offsets.data();
+    auto at = [base](size_t offset) -> V2& { return *reinterpret_cast<V2*>(base + offset); };
     int32_t s = P_.Begin(q);
     for (; s + 2 <= P_.End(q); s += 2) {
-      V2& b0 = bal[who[s]];
-      V2& b1 = bal[who[s + 1]];
+      V2& b0 = at(who[s]);
+      V2& b1 = at(who[s + 1]);
       pay(b0);
       pay(b1);
     }
-    if (s < P_.End(q)) pay(bal[who[s]]);
+    if (s < P_.End(q)) pay(at(who[s]));
     out->payers[q] = payers;
   }
 
