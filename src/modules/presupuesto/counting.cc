@@ -593,21 +593,27 @@ class FastMes {
     while (size + distant > 0) {
       const double n = static_cast<double>(size + distant);
       const double a = rest[1] / n;
+      const V2 share = {a, a};
       V2 short0 = {}, short1 = {};
-      size_t kept = 0, i = 0;
+      // As in Evaluate: the hi lane's comparison, broadcast, masks the sum, and the output
+      // pointer advances by a byte step indexed by the comparison bits (bit 1: hi < a).
+      static constexpr uint8_t kKeep[4] = {sizeof(V2), sizeof(V2), 0, 0};
+      char* out = reinterpret_cast<char*>(kept_out);
       auto step = [&](V2 b, V2& sum) {
-        const bool below = b[1] < a;
-        const M2 mask = {-static_cast<int64_t>(below), -static_cast<int64_t>(below)};
-        sum += reinterpret_cast<V2>(reinterpret_cast<M2>(b) & mask);
-        kept_out[kept] = b;
-        kept += !below;
+        const M2 below = b < share;
+        sum += reinterpret_cast<V2>(reinterpret_cast<M2>(b) &
+                                    __builtin_shufflevector(below, below, 1, 1));
+        *reinterpret_cast<V2*>(out) = b;
+        out += kKeep[Bits(below)];
       };
+      size_t i = 0;
       for (; i + 2 <= size; i += 2) {
         const V2 b0 = x[i], b1 = x[i + 1];
         step(b0, short0);
         step(b1, short1);
       }
       if (i < size) step(x[i], short0);
+      const size_t kept = static_cast<size_t>(reinterpret_cast<V2*>(out) - kept_out);
       if (kept == size) {
         *u = static_cast<int64_t>(kept + distant);
         return V2{rest[0] / n, a};
@@ -649,16 +655,16 @@ class FastMes {
     // hi <= a_lo (certainly paid all it had; this leaves zeros unchanged too). hi - a_lo is
     // then positive, and Down / Up of positive doubles are the neighbouring bit patterns.
     V2* bal = bal_->data();
-    const V2 a = {key.a_hi, key.a_lo};
+    const V2 a = {key.a_hi, key.a_lo}, limit = {key.a_lo, key.a_lo};
     const V2 zero = {};
     const M2 step = {-1, 1}, keep_hi = {0, -1};
-    int64_t payers = 0;
-    auto pay = [&](V2& b) {
-      payers += b[1] > 0;
+    M2 payers0 = {}, payers1 = {};  // hi lanes count the non-zero balances (-1 per true)
+    auto pay = [&](V2& b, M2& payers) {
+      payers += b > zero;
       const V2 d = b - a;
       const M2 keep = (d > zero) | keep_hi;
-      const bool all = b[1] <= key.a_lo;
-      const M2 alive = {static_cast<int64_t>(all) - 1, static_cast<int64_t>(all) - 1};
+      const M2 all = b <= limit;  // hi lane: hi <= a_lo, pays all it has
+      const M2 alive = ~__builtin_shufflevector(all, all, 1, 1);
       b = reinterpret_cast<V2>((reinterpret_cast<M2>(d) + step) & keep & alive);
     };
     char* base = reinterpret_cast<char*>(bal);
@@ -668,11 +674,11 @@ class FastMes {
     for (; s + 2 <= P_.End(q); s += 2) {
       V2& b0 = at(who[s]);
       V2& b1 = at(who[s + 1]);
-      pay(b0);
-      pay(b1);
+      pay(b0, payers0);
+      pay(b1, payers1);
     }
-    if (s < P_.End(q)) pay(at(who[s]));
-    out->payers[q] = payers;
+    if (s < P_.End(q)) pay(at(who[s]), payers0);
+    out->payers[q] = -(payers0[1] + payers1[1]);
   }
 
   const Profile& P_;
