@@ -272,10 +272,11 @@ double SumUp(double s, size_t n) { return s * (1.0 + static_cast<double>(n + 2) 
 //
 // Speed: a run evaluates several hundred candidates of a few thousand supporters each, and
 // the supporters are scattered over the voters. So lo and hi live side by side (one cache
-// line per voter, not two), and each evaluation reads them once, setting apart those that
-// certainly pay all they have and copying the others into a contiguous buffer that the later
-// passes (approximation, proofs) scan sequentially. Those passes and Pay are branch-free:
-// who is short of the share is unpredictable. The first round reads no balances at all.
+// line per voter, not two), and each evaluation reads them once: those that certainly pay
+// all they have are only summed, those that certainly pay the full share only counted, and
+// the few near the payment copied to a buffer that the later passes (approximation, proofs)
+// scan. Those passes and Pay are branch-free: who is short of the share is unpredictable.
+// The first round reads no balances at all.
 class FastMes {
  public:
   explicit FastMes(const Profile& P) : P_(P) {
