@@ -1,5 +1,6 @@
 #include "modules/presupuesto/counting.h"
 
+#include <gmpxx.h>
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -210,6 +211,211 @@ TEST(PbCounting, HostileAdd1IsBounded) {
                                      "VOTES\nvoter_id;vote\n1;a\n2;a\n"),
                                o);
   EXPECT_EQ(r.status().code(), StatusCode::kTooLarge);
+}
+
+}  // namespace
+}  // namespace abierto::presupuesto
+
+// A second, independent oracle: the rule transcribed from the README of the shared Pabulib
+// files (../shared/data/pabulib/README.md, "The two counting rules, exactly"), with GMP
+// rationals and no shortcuts at all: every round re-evaluates every project, and the
+// payment is found by sorting the supporters' balances. It shares no code with counting.cc,
+// so it also checks the rational recount (exact_only) that the fast pass falls back to.
+// Conventions of CountMes that the README leaves open: projects nobody voted for are never
+// chosen, a cost-0 project has ratio 0 (before any other), and after cost and approvals ties
+// go to the smaller project id.
+namespace abierto::presupuesto {
+namespace {
+
+struct ReferenceOutcome {
+  std::vector<std::string> selected;
+  std::vector<int64_t> payers;  // per project, for the selected ones
+  std::string endowment;
+  int64_t runs = 0;
+};
+
+ReferenceOutcome ReferenceMes(const PbInstance& x) {
+  const int m = static_cast<int>(x.projects.size());
+  const long n = static_cast<long>(x.votes.size());
+  std::vector<std::vector<int>> supporters(m);
+  for (size_t i = 0; i < x.votes.size(); ++i) {
+    for (int32_t p : x.votes[i].projects) supporters[p].push_back(static_cast<int>(i));
+  }
+  auto cost = [&](int p) { return mpz_class(static_cast<long>(x.projects[p].cost)); };
+  auto before = [&](int p, int q) {
+    const PbProject &a = x.projects[p], &b = x.projects[q];
+    if (a.cost != b.cost) return a.cost < b.cost;
+    if (supporters[p].size() != supporters[q].size()) {
+      return supporters[p].size() > supporters[q].size();
+    }
+    return a.id < b.id;
+  };
+  struct Run {
+    std::vector<int> order;
+    mpz_class cost = 0;
+    std::vector<int64_t> payers;
+  };
+  auto run = [&](const mpq_class& e) {
+    std::vector<mpq_class> balance(n, e);
+    std::vector<bool> chosen(m, false);
+    Run r;
+    r.payers.assign(m, 0);
+    while (true) {
+      int best = -1;
+      mpq_class best_ratio, best_a;
+      for (int p = 0; p < m; ++p) {
+        if (chosen[p] || supporters[p].empty()) continue;
+        std::vector<mpq_class> b;
+        mpq_class total = 0;
+        for (int v : supporters[p]) {
+          b.push_back(balance[v]);
+          total += balance[v];
+        }
+        if (total < cost(p)) continue;
+        // Smallest a with sum of min(b, a) = cost: the poorest pay all they have while that
+        // is less than an equal share of what is left.
+        std::sort(b.begin(), b.end());
+        mpq_class rest = cost(p), a = 0;
+        for (size_t j = 0; j < b.size(); ++j) {
+          a = rest / static_cast<long>(b.size() - j);
+          if (b[j] >= a) break;
+          rest -= b[j];
+        }
+        if (cost(p) == 0) a = 0;
+        const mpq_class ratio = cost(p) == 0 ? mpq_class(0) : mpq_class(a / cost(p));
+        if (best < 0 || ratio < best_ratio || (ratio == best_ratio && before(p, best))) {
+          best = p;
+          best_ratio = ratio;
+          best_a = a;
+        }
+      }
+      if (best < 0) break;
+      chosen[best] = true;
+      for (int v : supporters[best]) {
+        if (balance[v] > 0 && best_a > 0) ++r.payers[best];
+        balance[v] -= std::min(balance[v], best_a);
+      }
+      r.order.push_back(best);
+      r.cost += cost(best);
+    }
+    return r;
+  };
+  int supported = 0;
+  mpz_class all_cost = 0;
+  for (int p = 0; p < m; ++p) {
+    if (!supporters[p].empty()) {
+      ++supported;
+      all_cost += cost(p);
+    }
+  }
+  ReferenceOutcome out;
+  const mpq_class start(mpz_class(static_cast<long>(x.budget)), mpz_class(n));
+  Run kept = run(start);
+  out.runs = 1;
+  long k = 0;
+  while (static_cast<int>(kept.order.size()) < supported && all_cost > 0) {
+    Run next = run(start + (k + 1));
+    ++out.runs;
+    if (next.cost > x.budget) break;
+    kept = std::move(next);
+    ++k;
+  }
+  mpq_class endowment = start + k;
+  endowment.canonicalize();
+  out.endowment = endowment.get_str();
+  for (int p : kept.order) out.selected.push_back(x.projects[p].id);
+  out.payers = kept.payers;
+  return out;
+}
+
+void ExpectAgreesWithReference(const PbInstance& x) {
+  const ReferenceOutcome want = ReferenceMes(x);
+  MesOptions exact;
+  exact.exact_only = true;
+  MesOptions one, two;
+  one.threads = 1;
+  two.threads = 2;
+  for (const MesOptions& o : {exact, one, two}) {
+    SCOPED_TRACE(o.exact_only ? "exact_only" : o.threads == 1 ? "one thread" : "two threads");
+    const Outcome got = CountMes(x, o).value();
+    EXPECT_EQ(got.selected, want.selected);
+    EXPECT_EQ(got.endowment, want.endowment);
+    EXPECT_EQ(got.runs, want.runs);
+    for (size_t p = 0; p < x.projects.size(); ++p) {
+      if (got.projects[p].decision == Decision::kSelected) {
+        EXPECT_EQ(got.projects[p].payers, want.payers[p]) << x.projects[p].id;
+      }
+    }
+  }
+}
+
+TEST(PbCounting, MesAgreesWithReferenceOnRandomInstances) {
+  std::mt19937_64 rng(20240611);
+  for (int trial = 0; trial < 150; ++trial) {
+    SCOPED_TRACE(trial);
+    GeneratorOptions g;
+    g.voters = 3 + static_cast<int>(rng() % 40);
+    g.projects = 1 + static_cast<int>(rng() % 9);
+    g.approvals = 1 + static_cast<int>(rng() % g.projects);
+    g.seed = rng();
+    g.min_cost = 1000 * static_cast<int64_t>(rng() % 3);
+    g.max_cost = trial % 3 == 0 ? g.min_cost : g.min_cost + 1000 * static_cast<int64_t>(rng() % 12);
+    ExpectAgreesWithReference(GeneratePb(g).value());
+  }
+}
+
+// Few distinct costs, ballots repeated and supporters shared: ties in the ratio are common,
+// both exact ones (everyone pays c / u) and ones where some supporters are short, so the
+// tie-breaking order and the fast pass's fallback to rationals are both exercised.
+TEST(PbCounting, MesAgreesWithReferenceWhenTiesAbound) {
+  std::mt19937_64 rng(77);
+  for (int trial = 0; trial < 120; ++trial) {
+    SCOPED_TRACE(trial);
+    PbInstance x;
+    x.vote_type = VoteType::kApproval;
+    const int m = 2 + static_cast<int>(rng() % 6);
+    int64_t total = 0;
+    for (int p = 0; p < m; ++p) {
+      PbProject project;
+      project.id = std::string(1, static_cast<char>('a' + (m - 1 - p)));  // ids against index order
+      project.cost = (1 + static_cast<int64_t>(rng() % 3)) * 60;
+      total += project.cost;
+      x.projects.push_back(project);
+    }
+    x.budget = total / (1 + static_cast<int64_t>(rng() % 3));
+    const int distinct = 1 + static_cast<int>(rng() % 6);
+    for (int b = 0; b < distinct; ++b) {
+      PbVote vote;
+      for (int p = 0; p < m; ++p) {
+        if (rng() % 2) vote.projects.push_back(p);
+      }
+      if (vote.projects.empty()) vote.projects.push_back(static_cast<int>(rng() % m));
+      const int copies = 1 + static_cast<int>(rng() % 4);
+      for (int c = 0; c < copies; ++c) {
+        vote.voter_id = std::to_string(x.votes.size() + 1);
+        x.votes.push_back(vote);
+      }
+    }
+    ExpectAgreesWithReference(x);
+  }
+}
+
+// Larger electorates, where a run has many rounds and most supporters end up short of the
+// equal share: the fast pass's bounds carried from one evaluation of a project to the next
+// and its set-apart balances are used many times per run.
+TEST(PbCounting, MesAgreesWithReferenceOnLargerInstances) {
+  std::mt19937_64 rng(4242);
+  for (int trial = 0; trial < 6; ++trial) {
+    SCOPED_TRACE(trial);
+    GeneratorOptions g;
+    g.voters = 150 + static_cast<int>(rng() % 150);
+    g.projects = 12 + static_cast<int>(rng() % 8);
+    g.approvals = 2 + static_cast<int>(rng() % 5);
+    g.seed = rng();
+    g.min_cost = 1000;
+    g.max_cost = 1000 * static_cast<int64_t>(2 + rng() % 15);
+    ExpectAgreesWithReference(GeneratePb(g).value());
+  }
 }
 
 }  // namespace

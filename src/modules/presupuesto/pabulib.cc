@@ -37,13 +37,15 @@ class RecordReader {
   explicit RecordReader(std::string_view text) : text_(text) {}
 
   // Fills `record` and returns true, or returns false at the end of the text or on error
-  // (then `status` is set).
+  // (then `status` is set). The strings of the previous record are overwritten in place, so
+  // that records of the same shape (every ballot) allocate nothing.
   bool Next(Record* record, Status* status) {
     if (pos_ >= text_.size()) return false;
-    record->fields.clear();
     record->line = line_;
-    std::string field;
+    size_t count = 0;
     while (true) {
+      if (count == record->fields.size()) record->fields.emplace_back();
+      std::string& field = record->fields[count++];
       field.clear();
       if (pos_ < text_.size() && text_[pos_] == '"') {
         const int quote_line = line_;
@@ -76,8 +78,7 @@ class RecordReader {
         while (pos_ < text_.size() && text_[pos_] != ';' && !AtLineEnd()) ++pos_;
         field.assign(text_.substr(start, pos_ - start));
       }
-      record->fields.push_back(std::move(field));
-      if (pos_ >= text_.size()) return true;
+      if (pos_ >= text_.size()) break;
       if (text_[pos_] == ';') {
         ++pos_;
         continue;
@@ -85,8 +86,10 @@ class RecordReader {
       // Line end: "\n" or "\r\n".
       pos_ += text_[pos_] == '\r' ? 2 : 1;
       ++line_;
-      return true;
+      break;
     }
+    record->fields.resize(count);
+    return true;
   }
 
  private:
@@ -121,18 +124,25 @@ std::optional<int64_t> ParseAmount(std::string_view s) {
   return value;
 }
 
-std::vector<std::string_view> SplitCommas(std::string_view s) {
-  std::vector<std::string_view> parts;
-  if (s.empty()) return parts;
+// Fills `parts` (reused from ballot to ballot).
+void SplitCommas(std::string_view s, std::vector<std::string_view>* parts) {
+  parts->clear();
+  if (s.empty()) return;
   size_t start = 0;
   while (true) {
     size_t comma = s.find(',', start);
-    parts.push_back(s.substr(start, comma == std::string_view::npos ? comma : comma - start));
+    parts->push_back(s.substr(start, comma == std::string_view::npos ? comma : comma - start));
     if (comma == std::string_view::npos) break;
     start = comma + 1;
   }
-  return parts;
 }
+
+// Lets the project index be searched with the string_views of a ballot, without making a
+// std::string of each.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+};
 
 bool LooksLikeSectionName(std::string_view s) {
   if (s.empty() || s.size() > 40) return false;
@@ -339,6 +349,13 @@ class Parser {
                            " pero PROJECTS tiene " + std::to_string(out_.projects.size()) +
                            " proyectos");
     }
+    // Size the duplicate check for the ballots announced (checked against the real count at
+    // the end), so that it is not rehashed as it grows; capped, since META is not trusted.
+    if (const std::string* announced = out_.Meta("num_votes")) {
+      if (std::optional<int64_t> n = ParseAmount(*announced)) {
+        voter_ids_.reserve(static_cast<size_t>(std::min<int64_t>(*n, int64_t{1} << 20)));
+      }
+    }
     return Status::Ok();
   }
 
@@ -381,9 +398,11 @@ class Parser {
     if (!voter_ids_.insert(v.voter_id).second) {
       return LineError(r.line, "el votante " + Shown(v.voter_id) + " está repetido");
     }
-    std::vector<std::string_view> ids = SplitCommas(r.fields[col_vote_]);
+    const std::vector<std::string_view>& ids = ids_;
+    SplitCommas(r.fields[col_vote_], &ids_);
+    v.projects.reserve(ids.size());
     for (std::string_view id : ids) {
-      auto it = project_index_.find(std::string(id));
+      auto it = project_index_.find(id);
       if (it == project_index_.end()) {
         return LineError(r.line,
                          "el voto menciona el proyecto " + Shown(id) + ", que no está en PROJECTS");
@@ -405,7 +424,8 @@ class Parser {
                                    std::to_string(*max_length_));
     }
     if (col_points_ >= 0) {
-      std::vector<std::string_view> points = SplitCommas(r.fields[col_points_]);
+      const std::vector<std::string_view>& points = points_;
+      SplitCommas(r.fields[col_points_], &points_);
       if (points.size() != v.projects.size()) {
         return LineError(r.line, "el voto tiene " + std::to_string(v.projects.size()) +
                                      " proyectos pero " + std::to_string(points.size()) +
@@ -465,9 +485,10 @@ class Parser {
   int header_line_ = 0;
   int col_id_ = -1, col_cost_ = -1, col_vote_ = -1, col_points_ = -1;
   std::unordered_map<std::string, int> meta_lines_;
-  std::unordered_map<std::string, int32_t> project_index_;
+  std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>> project_index_;
   std::vector<int> project_lines_;
   std::unordered_set<std::string> voter_ids_;
+  std::vector<std::string_view> ids_, points_;  // VoteRow's split fields
   std::optional<int64_t> min_length_, max_length_, max_sum_points_;
 };
 
