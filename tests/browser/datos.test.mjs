@@ -13,7 +13,8 @@ const SET = '/datos/conjunto/proyectos-presupuesto-participativo-2025';
 let server, browser, dir;
 
 before(async () => {
-  server = await startServer({ name: 'sqlite' });
+  // Maps are checked in map.test.mjs with a tile server of their own; here none is reachable.
+  server = await startServer({ name: 'sqlite' }, { args: ['--tile-url', 'none'] });
   browser = await launch();
   dir = mkdtempSync(join(tmpdir(), 'abierto-datos-browser-'));
 });

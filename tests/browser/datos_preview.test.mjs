@@ -10,7 +10,8 @@ const DATASET = 'proyectos-presupuesto-participativo-2025';
 let server, browser, path;
 
 before(async () => {
-  server = await startServer({ name: 'sqlite' });
+  // Maps are checked in map.test.mjs with a tile server of their own; here none is reachable.
+  server = await startServer({ name: 'sqlite' }, { args: ['--tile-url', 'none'] });
   browser = await launch();
   const p = await (await fetch(`${server.url}/api/v1/actions/datos.package.show?id=${DATASET}`)).json();
   path = `/datos/conjunto/${DATASET}/recurso/${p.result.resources[0].id}`;

@@ -228,10 +228,10 @@ for (const backend of backends()) {
       }
     });
 
-    it('serves the points of the filtered rows for a map, and exposes where the map goes', async () => {
+    it('serves the points of the filtered rows for a map, and the map reads them', async () => {
       const { html } = await get('q=san');
-      const hook = html.match(/<div id="mapa" class="map" data-points-url="([^"]+)" data-lat-column="latitud" data-lon-column="longitud"><\/div>/);
-      assert.ok(hook, 'the map hook');
+      const hook = html.match(/<div class="map" id="mapa-datos"[^>]* data-map data-map-src="([^"]+)"/);
+      assert.ok(hook, 'the map element');
       assert.equal(decodeHtml(hook[1]), `${page}/puntos.json?q=san`);
       const r = await fetch(base + decodeHtml(hook[1]));
       assert.equal(r.status, 200);
