@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "abierto/text.h"
@@ -237,6 +238,31 @@ void SetText(db::Value& v, std::string_view s) {
     p->assign(s.data(), s.size());
   else
     v = std::string(s);
+}
+
+// ---- filter tokens -----------------------------------------------------------------------------
+//
+// On SQLite, every text column with an equality index also gets one hidden word per row in the
+// full-text index, in the hidden column _f: U+001F, the column's position, "x" and the FNV-1a
+// hash of the exact value in hex. The tokenizer is told that U+001F belongs to words, and the
+// words of q never contain it (Search splits q on every ASCII non-alphanumeric), so q can never
+// match a hidden word. A filter plus q is then one MATCH that intersects two doclists inside
+// FTS5; the exact equality is still checked in SQL for the rows returned.
+
+constexpr char kTokenMark = '\x1f';
+constexpr size_t kMaxTokenValues = 50000;  // distinct values remembered to rule out collisions
+
+uint64_t ValueHash(std::string_view s) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+void AppendFilterToken(size_t column, std::string_view value, std::string* out) {
+  char buf[48];
+  int n = std::snprintf(buf, sizeof buf, "%c%zux%016llx", kTokenMark, column,
+                        static_cast<unsigned long long>(ValueHash(value)));
+  out->append(buf, static_cast<size_t>(n));
 }
 
 // ---- reading ---------------------------------------------------------------------------------
@@ -600,7 +626,7 @@ Result<QualityReport> Ingest(db::Connection& c, const IngestRequest& req,
   // Columns: identifiers, types.
   const size_t width = a.header_raw.size();
   std::vector<ColumnPlan> plans(width);
-  std::unordered_set<std::string> used = {"_id", "_search"};
+  std::unordered_set<std::string> used = {"_id", "_search", "_f"};
   for (size_t i = 0; i < width; ++i) {
     ColumnReport col;
     col.name = std::string(Trim(conv.Text(a.header_raw[i])));
@@ -666,6 +692,19 @@ Result<QualityReport> Ingest(db::Connection& c, const IngestRequest& req,
     rep.table_name = TableBase(req.resource_id) + "_v" + std::to_string(version);
     const std::string table = Quote(rep.table_name);
 
+    // Equality indexes: the columns asked for and, with auto_indexes, every integer and date
+    // column and every short text column.
+    std::vector<bool> indexed(width);
+    for (size_t i = 0; i < width; ++i) {
+      bool index = req.auto_indexes &&
+                   (plans[i].type == ColumnType::kInteger || plans[i].type == ColumnType::kDate ||
+                    (plans[i].type == ColumnType::kText &&
+                     a.stats[i].text_bytes <= 64 * std::max<int64_t>(a.rows, 1)));
+      for (const auto& wanted : req.indexes)
+        if (wanted == rep.columns[i].id || wanted == rep.columns[i].name) index = true;
+      indexed[i] = index;
+    }
+
     std::string create = "CREATE TABLE " + table + " (_id {{INT}} PRIMARY KEY";
     std::vector<size_t> text_cols;
     for (size_t i = 0; i < width; ++i) {
@@ -677,10 +716,23 @@ Result<QualityReport> Ingest(db::Connection& c, const IngestRequest& req,
     }
     const bool pg_search = pg && !text_cols.empty();
     if (pg_search) create += ", _search tsvector";
+    // SQLite: the hidden filter words (see "filter tokens" above) of the indexed text columns.
+    struct TokenColumn {
+      size_t column;
+      bool exact = true;  // no two distinct values seen with the same hash
+      std::unordered_map<uint64_t, std::string> seen;
+    };
+    std::vector<TokenColumn> token_cols;
+    if (!pg)
+      for (size_t i : text_cols)
+        if (indexed[i]) token_cols.push_back({i});
+    const bool has_tokens = !token_cols.empty();
+    bool mark_in_text = false;  // some value holds U+001F: a hidden word could be forged
+    if (has_tokens) create += ", _f TEXT";
     create += ")";
     RETURN_IF_ERROR(c.ExecScript(db::ExpandDialect(create, c.dialect())));
 
-    const size_t per_row = width + 1 + (pg_search ? 1 : 0);
+    const size_t per_row = width + 1 + (pg_search || has_tokens ? 1 : 0);
     const size_t max_params = pg ? 65000 : 32000;
     size_t batch = std::min<size_t>(500, std::max<size_t>(1, max_params / per_row));
     if (req.batch_rows > 0) batch = std::min<size_t>(batch, static_cast<size_t>(req.batch_rows));
@@ -688,6 +740,7 @@ Result<QualityReport> Ingest(db::Connection& c, const IngestRequest& req,
       std::string row = "(?";
       for (size_t i = 0; i < width; ++i) row += ",?";
       if (pg_search) row += ",to_tsvector('simple',?)";
+      if (has_tokens) row += ",?";
       row += ")";
       std::string sql = "INSERT INTO " + table + " VALUES ";
       sql.reserve(sql.size() + rows * (row.size() + 1));
@@ -700,7 +753,7 @@ Result<QualityReport> Ingest(db::Connection& c, const IngestRequest& req,
     const std::string full_sql = insert_sql(batch);
     std::vector<db::Value> params(batch * per_row);
     size_t in_batch = 0;
-    std::string search_text;
+    std::string search_text, tokens;
     auto flush = [&]() -> Status {
       if (in_batch == 0) return Status::Ok();
       if (in_batch == batch) {
@@ -739,6 +792,8 @@ Result<QualityReport> Ingest(db::Connection& c, const IngestRequest& req,
             v = std::monostate{};
           else
             SetText(v, t);
+          if (has_tokens && !mark_in_text && t.find(kTokenMark) != std::string_view::npos)
+            mark_in_text = true;
           if (pg_search && !t.empty()) {
             search_text.append(t);
             search_text.push_back(' ');
@@ -754,6 +809,31 @@ Result<QualityReport> Ingest(db::Connection& c, const IngestRequest& req,
         }
       }
       if (pg_search) SetText(out[width + 1], text::Fold(search_text));
+      if (has_tokens) {
+        tokens.clear();
+        for (auto& tc : token_cols) {
+          const auto* value = std::get_if<std::string>(&out[tc.column + 1]);
+          if (!value) continue;  // NULL: no word, and no filter value equals NULL
+          if (!tokens.empty()) tokens.push_back(' ');
+          AppendFilterToken(tc.column + 1, *value, &tokens);
+          if (!tc.exact) continue;
+          auto [it, inserted] = tc.seen.try_emplace(ValueHash(*value));
+          if (inserted) {
+            if (tc.seen.size() > kMaxTokenValues) {
+              tc.exact = false;  // too many values to keep: Search checks every row it counts
+              tc.seen.clear();
+            } else {
+              it->second = *value;
+            }
+          } else if (it->second != *value) {
+            tc.exact = false;  // a hash collision
+          }
+        }
+        if (tokens.empty())
+          out[width + 1] = std::monostate{};
+        else
+          SetText(out[width + 1], tokens);
+      }
       if (++in_batch == batch) RETURN_IF_ERROR(flush());
     }
     RETURN_IF_ERROR(flush());
@@ -764,14 +844,9 @@ Result<QualityReport> Ingest(db::Connection& c, const IngestRequest& req,
 
     // Indexes.
     RETURN_IF_ERROR(progress.Report(Progress::Phase::kIndexing, nullptr, loaded));
+    for (auto& tc : token_cols) tc.seen = {};
     for (size_t i = 0; i < width; ++i) {
-      bool index = req.auto_indexes &&
-                   (plans[i].type == ColumnType::kInteger || plans[i].type == ColumnType::kDate ||
-                    (plans[i].type == ColumnType::kText &&
-                     a.stats[i].text_bytes <= 64 * std::max<int64_t>(a.rows, 1)));
-      for (const auto& wanted : req.indexes)
-        if (wanted == rep.columns[i].id || wanted == rep.columns[i].name) index = true;
-      if (!index) continue;
+      if (!indexed[i]) continue;
       RETURN_IF_ERROR(c.ExecScript("CREATE INDEX " +
                                    Quote(rep.table_name + "_i" + std::to_string(i + 1)) + " ON " +
                                    table + " (" + Quote(rep.columns[i].id) + ")"));
@@ -783,22 +858,34 @@ Result<QualityReport> Ingest(db::Connection& c, const IngestRequest& req,
       } else {
         std::string cols;
         for (size_t i : text_cols) cols += Quote(rep.columns[i].id) + ", ";
+        if (has_tokens) cols += "_f, ";
         const std::string fts = Quote(rep.table_name + "_fts");
-        RETURN_IF_ERROR(
-            c.ExecScript("CREATE VIRTUAL TABLE " + fts + " USING fts5(" + cols +
-                         "content=" + Quote(rep.table_name) +
-                         ", content_rowid='_id', tokenize='unicode61 remove_diacritics 2', "
-                         "detail=none, columnsize=0)"));
+        std::string tokenize = "unicode61 remove_diacritics 2";
+        if (has_tokens) tokenize += std::string(" tokenchars ''") + kTokenMark + "''";
+        RETURN_IF_ERROR(c.ExecScript("CREATE VIRTUAL TABLE " + fts + " USING fts5(" + cols +
+                                     "content=" + Quote(rep.table_name) +
+                                     ", content_rowid='_id', tokenize='" + tokenize +
+                                     "', detail=none, columnsize=0)"));
         RETURN_IF_ERROR(c.ExecScript("INSERT INTO " + fts + "(" + fts + ") VALUES('rebuild')"));
       }
     }
 
     json::array columns;
-    for (const auto& col : rep.columns)
-      columns.push_back({{"id", col.id},
-                         {"name", col.name},
-                         {"type", ColumnTypeName(col.type)},
-                         {"text_index", col.type == ColumnType::kText}});
+    for (size_t i = 0; i < width; ++i) {
+      const auto& col = rep.columns[i];
+      json::object jc{{"id", col.id},
+                      {"name", col.name},
+                      {"type", ColumnTypeName(col.type)},
+                      {"text_index", col.type == ColumnType::kText}};
+      // "token": the column has hidden filter words; "token_exact": they match exactly the rows
+      // holding the value (no collision, no forged word), so a count needs no row check.
+      for (const auto& tc : token_cols)
+        if (tc.column == i) {
+          jc["token"] = static_cast<int64_t>(i + 1);
+          jc["token_exact"] = tc.exact && !mark_in_text;
+        }
+      columns.push_back(std::move(jc));
+    }
     RETURN_IF_ERROR(
         c.Exec("INSERT INTO datastore_tables (resource_id, table_name, version, columns, report, "
                "created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (resource_id) DO UPDATE SET "
@@ -948,6 +1035,8 @@ Result<SearchResult> Search(db::Connection& c, const SearchRequest& req) {
   struct Col {
     std::string type, name;
     bool text_index;
+    int64_t token = 0;  // the position of its hidden filter words; 0: none
+    bool token_exact = false;
   };
   std::unordered_map<std::string, Col> cols;
   std::vector<std::string> order = {"_id"};
@@ -958,6 +1047,11 @@ Result<SearchResult> Search(db::Connection& c, const SearchRequest& req) {
     std::string id(o.at("id").as_string());
     Col col{std::string(o.at("type").as_string()), std::string(o.at("name").as_string()),
             o.contains("text_index") && o.at("text_index").as_bool()};
+    if (const auto* t = o.if_contains("token"); t && t->is_int64()) {
+      col.token = t->as_int64();
+      const auto* exact = o.if_contains("token_exact");
+      col.token_exact = exact && exact->is_bool() && exact->as_bool();
+    }
     any_text = any_text || col.text_index;
     cols[id] = col;
     order.push_back(id);
@@ -985,6 +1079,10 @@ Result<SearchResult> Search(db::Connection& c, const SearchRequest& req) {
   std::string fts_match;  // SQLite: the MATCH expression when q has words
   std::string where;
   std::vector<db::Value> params;
+  // SQLite: the hidden filter words of the filters on columns that have them, and whether
+  // every filter is answered exactly by its word (then the FTS index alone counts the rows).
+  std::string filter_words;
+  bool filters_exact_in_fts = !pg;
   for (const auto& [name, value] : req.filters) {
     auto it = cols.find(name);
     if (it == cols.end()) return unknown("filters", name);
@@ -1012,6 +1110,14 @@ Result<SearchResult> Search(db::Connection& c, const SearchRequest& req) {
       if ((k != kDateIso && k != kDateDmy) || !ConvertTyped(value, plan, &v).ok()) return bad();
     } else {
       v = value;
+    }
+    if (!pg && it->second.token > 0) {
+      std::string token;
+      AppendFilterToken(static_cast<size_t>(it->second.token), value, &token);
+      filter_words += "\"" + token + "\" ";
+      filters_exact_in_fts = filters_exact_in_fts && it->second.token_exact;
+    } else {
+      filters_exact_in_fts = false;
     }
     where += std::string(where.empty() ? " WHERE " : " AND ") + "t." + Quote(name) + " = ?";
     params.push_back(std::move(v));
@@ -1044,9 +1150,10 @@ Result<SearchResult> Search(db::Connection& c, const SearchRequest& req) {
         // CROSS JOIN fixes the order: SQLite would otherwise probe the FTS index once per row.
         from = fts + " CROSS JOIN " + Quote(reg->table) + " AS t ON t._id = " + fts + ".rowid";
         fts_match = fts + " MATCH ?";
-        // First among the conditions, so its parameter is the first one.
+        // First among the conditions, so its parameter is the first one. The hidden filter
+        // words make FTS5 intersect the filter with the words of q; the equalities stay.
         where = " WHERE " + fts_match + (where.empty() ? "" : " AND " + where.substr(7));
-        params.insert(params.begin(), match);
+        params.insert(params.begin(), filter_words + match);
       }
     }
   }
@@ -1075,12 +1182,15 @@ Result<SearchResult> Search(db::Connection& c, const SearchRequest& req) {
     order_by += ", t._id";
 
   if (req.include_total) {
-    // A full-text query alone is counted in the FTS index, without touching the rows.
+    // A full-text query alone, or with filters that its hidden words answer exactly, is counted
+    // in the FTS index without touching the rows.
+    const bool fts_only = !fts_match.empty() && filters_exact_in_fts;
     std::string count_sql =
-        !fts_match.empty() && req.filters.empty()
-            ? "SELECT COUNT(*) AS n FROM " + Quote(reg->table + "_fts") + " WHERE " + fts_match
-            : "SELECT COUNT(*) AS n FROM " + from + where;
-    ASSIGN_OR_RETURN(db::Rows n, c.Query(count_sql, params));
+        fts_only ? "SELECT COUNT(*) AS n FROM " + Quote(reg->table + "_fts") + " WHERE " + fts_match
+                 : "SELECT COUNT(*) AS n FROM " + from + where;
+    std::vector<db::Value> count_params = params;
+    if (fts_only) count_params.resize(1);  // the MATCH only
+    ASSIGN_OR_RETURN(db::Rows n, c.Query(count_sql, count_params));
     res.total = n[0].Int("n");
   }
   std::vector<db::Value> page = params;

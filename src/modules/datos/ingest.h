@@ -43,7 +43,12 @@
 //   - Filters: by default an index is built on every integer and date column and on text
 //     columns whose values average at most 64 bytes (codes, names, categories), so an equality
 //     filter on them is an index lookup; IngestRequest::indexes / auto_indexes change that.
-//     Other columns can still be filtered, by a full scan.
+//     Other columns can still be filtered, by a full scan. On SQLite each indexed text column
+//     also puts one hidden word per row (U+001F, its position, "x", a 64-bit hash of the exact
+//     value) in the full-text index, so a filter plus q is one FTS5 query intersecting two
+//     doclists; the equality is still checked in SQL, and the count skips that check only when
+//     the ingest proved the words exact (no hash collision among the column's values, no U+001F
+//     in any text). U+001F is thus a word character for q: a text "a<U+001F>b" is one word.
 //
 // Thread-safety: free functions; each call uses only the Connection it is given, which must
 // not be used by another thread meanwhile.
