@@ -349,6 +349,9 @@ struct ProgressState {
       case Progress::Phase::kIndexing:
         p.fraction = 0.9;
         break;
+      case Progress::Phase::kPublished:
+        p.fraction = 0.95;
+        break;
       case Progress::Phase::kDone:
         p.fraction = 1;
         break;
@@ -678,13 +681,17 @@ Result<QualityReport> Ingest(db::Connection& c, const IngestRequest& req,
     // under 100 MiB. Connection-local; restored below.
     RETURN_IF_ERROR(c.ExecScript("PRAGMA cache_size = -" + std::to_string(kSqliteCacheKib)));
   }
+  // The WAL is checkpointed at the end by this connection (below), not inside the commit: the
+  // new version is visible as soon as the commit is in the WAL. Connection-local; restored.
+  if (!pg) RETURN_IF_ERROR(c.ExecScript("PRAGMA wal_autocheckpoint = 0"));
   struct RestoreCache {
     db::Connection* c;
     bool on;
     ~RestoreCache() {
-      if (on) (void)c->ExecScript("PRAGMA cache_size = -2000");
+      if (on) (void)c->ExecScript("PRAGMA cache_size = -2000; PRAGMA wal_autocheckpoint = 1000");
     }
   } restore_cache{&c, !pg};
+  std::vector<size_t> filter_indexes;
   {
     ASSIGN_OR_RETURN(auto tx, db::Transaction::Write(c));
     ASSIGN_OR_RETURN(previous, LoadRegistered(c, req.resource_id));
@@ -845,12 +852,8 @@ Result<QualityReport> Ingest(db::Connection& c, const IngestRequest& req,
     // Indexes.
     RETURN_IF_ERROR(progress.Report(Progress::Phase::kIndexing, nullptr, loaded));
     for (auto& tc : token_cols) tc.seen = {};
-    for (size_t i = 0; i < width; ++i) {
-      if (!indexed[i]) continue;
-      RETURN_IF_ERROR(c.ExecScript("CREATE INDEX " +
-                                   Quote(rep.table_name + "_i" + std::to_string(i + 1)) + " ON " +
-                                   table + " (" + Quote(rep.columns[i].id) + ")"));
-    }
+    for (size_t i = 0; i < width; ++i)
+      if (indexed[i]) filter_indexes.push_back(i);
     if (!text_cols.empty()) {
       if (pg) {
         RETURN_IF_ERROR(c.ExecScript("CREATE INDEX " + Quote(rep.table_name + "_search") + " ON " +
@@ -900,13 +903,26 @@ Result<QualityReport> Ingest(db::Connection& c, const IngestRequest& req,
     RETURN_IF_ERROR(progress.Report(Progress::Phase::kIndexing, nullptr, loaded));
     RETURN_IF_ERROR(tx.Commit());
   }
+  // Published: from here on nothing undoes the new version, and a cancellation is ignored.
+  (void)progress.Report(Progress::Phase::kPublished, nullptr, rep.rows);
   if (previous) {
     Status dropped = DropTables(c, previous->table);
     if (!dropped.ok())
       rep.warnings.push_back("No se pudo borrar la versión anterior (" + previous->table +
                              "); se reintentará en la próxima importación");
   }
-  RETURN_IF_ERROR(progress.Report(Progress::Phase::kDone, nullptr, rep.rows));
+  // The equality-filter indexes, each in its own transaction; until one exists a filter on its
+  // column scans the table. A newer version published meanwhile makes these fail harmlessly.
+  for (size_t i : filter_indexes) {
+    Status built = c.ExecScript("CREATE INDEX IF NOT EXISTS " +
+                                Quote(rep.table_name + "_i" + std::to_string(i + 1)) + " ON " +
+                                Quote(rep.table_name) + " (" + Quote(rep.columns[i].id) + ")");
+    if (!built.ok())
+      rep.warnings.push_back("No se pudo crear el índice de filtros de la columna «" +
+                             rep.columns[i].id + "»: los filtros sobre ella recorrerán la tabla");
+  }
+  if (!pg) (void)c.ExecScript("PRAGMA wal_checkpoint(PASSIVE)");
+  (void)progress.Report(Progress::Phase::kDone, nullptr, rep.rows);
   return rep;
 }
 

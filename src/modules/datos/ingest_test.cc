@@ -350,7 +350,38 @@ TEST_P(IngestTest, ProgressReachesTheEnd) {
   EXPECT_EQ(last, 1.0);
   EXPECT_EQ(phases,
             (std::vector<Progress::Phase>{Progress::Phase::kAnalyzing, Progress::Phase::kLoading,
-                                          Progress::Phase::kIndexing, Progress::Phase::kDone}));
+                                          Progress::Phase::kIndexing, Progress::Phase::kPublished,
+                                          Progress::Phase::kDone}));
+}
+
+// The equality indexes are built after the new version is published; a cancellation from then
+// on is too late and is ignored, and the indexes still get built.
+TEST_P(IngestTest, FilterIndexesFollowThePublication) {
+  MustIngest(Rows(3, "uno"));
+  bool published_seen = false;
+  auto rep = IngestText(Rows(50, "dos"), "r1", [&](const Progress& p) {
+    if (p.phase != Progress::Phase::kPublished) return true;
+    published_seen = true;
+    // Visible already: the new version answers on another connection.
+    auto other = db_->Connect();
+    EXPECT_TRUE(other.ok());
+    if (other.ok()) {
+      auto r = Search(**other, {.resource_id = "r1", .q = "dos"});
+      EXPECT_TRUE(r.ok() && r->total == 50);
+    }
+    return false;
+  });
+  ASSERT_TRUE(rep.ok()) << rep.status().ToString();
+  EXPECT_TRUE(published_seen);
+  auto idx = c_->Query(c_->dialect() == db::Dialect::kSqlite
+                           ? "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
+                           : "SELECT indexname AS name FROM pg_indexes WHERE tablename = ?",
+                       {rep->table_name});
+  ASSERT_TRUE(idx.ok());
+  bool filter_index = false;
+  for (const auto& r : *idx) filter_index = filter_index || r.Text("name").ends_with("_i1");
+  EXPECT_TRUE(filter_index);
+  EXPECT_EQ(MustSearch({.resource_id = "r1", .q = "dos"}).total, 50);
 }
 
 TEST_P(IngestTest, SearchFiltersTextSortAndPaging) {
