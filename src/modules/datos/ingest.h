@@ -48,7 +48,8 @@
 //     columns whose values average at most 64 bytes (codes, names, categories), so an equality
 //     filter on them is an index lookup; IngestRequest::indexes / auto_indexes change that.
 //     Other columns can still be filtered, by a full scan. On SQLite each indexed text column
-//     also puts one hidden word per row (U+001F, its position, "x", a 64-bit hash of the exact
+//     with at most 1,000 distinct values (categories, where one value matches many rows) also
+//     puts one hidden word per row (U+001F, its position, "x", a 64-bit hash of the exact
 //     value) in the full-text index, so a filter plus q is one FTS5 query intersecting two
 //     doclists; the equality is still checked in SQL, and the count skips that check only when
 //     the ingest proved the words exact (no hash collision among the column's values, no U+001F
