@@ -938,6 +938,9 @@ Result<QualityReport> Ingest(db::Connection& c, const IngestRequest& req,
                              rep.columns[i].id + "»: los filtros sobre ella recorrerán la tabla");
   }
   if (!pg) (void)c.ExecScript("PRAGMA wal_checkpoint(PASSIVE)");
+  // PostgreSQL: the visibility map, hint bits and planner statistics of the new table now,
+  // rather than in the first searches (150 ms each for a million rows before this, 3 ms after).
+  if (pg) (void)c.ExecScript("VACUUM ANALYZE " + Quote(rep.table_name));
   (void)progress.Report(Progress::Phase::kDone, nullptr, rep.rows);
   return rep;
 }
