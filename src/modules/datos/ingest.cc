@@ -159,6 +159,8 @@ ValueClass Classify(std::string_view raw) {
 // there a filter value matches many rows, and every distinct value is one more term in the
 // full-text index (11,520 names of the benchmark cost 1.5 s of build for 1,000,000 rows).
 constexpr size_t kMaxTokenDistinct = 1000;
+// Distinct values are counted in the first columns only, so a very wide file stays small.
+constexpr size_t kMaxTokenColumns = 64;
 
 struct ColumnStats {
   int64_t counts[kNumClasses] = {};
@@ -251,7 +253,7 @@ void SetText(db::Value& v, std::string_view s) {
 // ---- filter tokens -----------------------------------------------------------------------------
 //
 // On SQLite, every text column with an equality index and at most kMaxTokenDistinct distinct
-// values also gets one hidden word per row in the
+// values (among the first kMaxTokenColumns columns) also gets one hidden word per row in the
 // full-text index, in the hidden column _f: U+001F, the column's position, "x" and the FNV-1a
 // hash of the exact value in hex. The tokenizer is told that U+001F belongs to words, and the
 // words of q never contain it (Search splits q on every ASCII non-alphanumeric), so q can never
@@ -400,6 +402,7 @@ Result<Analysis> Analyze(RecordReader& r, bool xlsx, ProgressState& progress) {
   for (const auto& h : a.header_raw) CountEncoding(h, &a);
   const size_t width = a.header_raw.size();
   a.stats.resize(width);
+  for (size_t i = kMaxTokenColumns; i < width; ++i) a.stats[i].many_values = true;
   int64_t seen = 0;
   for (;;) {
     ASSIGN_OR_RETURN(bool more, r.Next(&f));
