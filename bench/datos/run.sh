@@ -6,6 +6,9 @@
 #   2. abierto_datos import with type inference, the quality report, the full-text index and
 #      an equality index on `colonia` only (--no-auto-index --index colonia)
 #   3. abierto_datos import with the default indexes (every integer, date and short text column)
+#   4. `abierto data import FILE --dataset quejas` with the main binary: what an upload does —
+#      the catalog entry, the file itself stored in the database (datos_blobs, 1 MiB chunks),
+#      then the same ingest as 3 (default indexes)
 # each under /usr/bin/time -v (wall time and peak RSS), on fresh databases in a temporary
 # directory, and then times datastore_search (p50/p90 over BENCH_RUNS runs after a warm-up) on
 # the database of run 2: an equality filter, a full-text q, and both.
@@ -24,7 +27,7 @@ for tool in sqlite3 "$TIME"; do
     exit 1
   }
 done
-for bin in gen_csv abierto_datos; do
+for bin in gen_csv abierto_datos abierto; do
   [ -x "$BUILD/$bin" ] || { echo "falta $BUILD/$bin: cmake -DABIERTO_BENCH=ON && ninja" >&2; exit 1; }
 done
 
@@ -52,6 +55,8 @@ r2=$(measure abierto "$BUILD/abierto_datos" import --db "sqlite:$tmp/a.db" --res
   --quiet --timings --no-auto-index --index colonia)
 r3=$(measure abierto-auto "$BUILD/abierto_datos" import --db "sqlite:$tmp/b.db" --resource quejas "$csv" \
   --quiet --timings)
+r4=$(measure abierto-dataset "$BUILD/abierto" data import "$csv" --dataset quejas --db "sqlite:$tmp/c.db" \
+  --quiet --timings)
 
 search() {  # label args...
   local label=$1
@@ -66,12 +71,14 @@ search() {  # label args...
   echo
   echo "| import | wall s | peak RSS MB |"
   echo "| --- | ---: | ---: |"
-  for r in "$r1" "$r2" "$r3"; do set -- $r; echo "| $1 | $2 | $3 |"; done
+  for r in "$r1" "$r2" "$r3" "$r4"; do set -- $r; echo "| $1 | $2 | $3 |"; done
   echo
   echo "Phases of abierto (filter index on colonia only):"
   sed 's/^/    /' "$tmp/abierto.err"
   echo "Phases of abierto-auto (default indexes):"
   sed 's/^/    /' "$tmp/abierto-auto.err"
+  echo "Phases of abierto-dataset (abierto data import --dataset, default indexes):"
+  sed 's/^/    /' "$tmp/abierto-dataset.err"
   echo
   echo "datastore_search on the abierto table, limit 100 with total, $RUNS runs:"
   echo
@@ -82,4 +89,6 @@ search() {  # label args...
   search "q=hernandez" --q hernandez
   search "filter colonia=Centro + q=luminaria" --filter colonia=Centro --q luminaria
 } | tee "$tmp/summary.md"
+grep -q "Filas cargadas" "$tmp/abierto-dataset.out" ||
+  { echo "abierto data import --dataset no produjo el reporte" >&2; exit 1; }
 grep -q "Filas cargadas" "$tmp/abierto.out" || { echo "la importación no produjo el reporte" >&2; exit 1; }

@@ -1710,11 +1710,12 @@ Result<json::value> DatastoreSql(ActionContext& ctx, const Input& in) {
   q.timeout = kSqlTimeout;
   q.max_rows = kSqlRowsMax;
   ASSIGN_OR_RETURN(db::UntrustedResult res, ctx.db.QueryUntrusted(q));
-  // The full-text column of PostgreSQL's tables is an index, not data.
+  // The full-text column of PostgreSQL's tables and the hidden filter words of SQLite's are
+  // indexes, not data.
   std::vector<size_t> keep;
   json::array fields;
   for (size_t i = 0; i < res.columns.size(); ++i) {
-    if (res.columns[i] == "_search") continue;
+    if (res.columns[i] == "_search" || res.columns[i] == "_f") continue;
     keep.push_back(i);
     fields.push_back(json::object{{"id", res.columns[i]}, {"type", res.types[i]}});
   }

@@ -196,10 +196,13 @@ int RunDataImport(const std::vector<std::string>& args, std::ostream& out, std::
   int last_phase = 0;
   ProgressCallback progress = [&](const Progress& p) {
     if (timings && static_cast<int>(p.phase) != last_phase) {
-      static const char* kNames[] = {"análisis", "carga", "índices", "fin"};
+      static const char* kNames[] = {"análisis", "carga", "índice de texto y publicación",
+                                     "índices de filtros y checkpoint", "fin"};
       auto now = std::chrono::steady_clock::now();
       err << "fase " << kNames[last_phase] << ": "
           << std::chrono::duration<double>(now - phase_start).count() << " s\n";
+      if (p.phase == Progress::Phase::kPublished)
+        err << "publicado a los " << std::chrono::duration<double>(now - start).count() << " s\n";
       phase_start = now;
       last_phase = static_cast<int>(p.phase);
     }
@@ -207,7 +210,8 @@ int RunDataImport(const std::vector<std::string>& args, std::ostream& out, std::
     int percent = static_cast<int>(std::floor(p.fraction * 100));
     if (percent == last_percent) return true;
     last_percent = percent;
-    static const char* kPhase[] = {"analizando", "cargando", "indexando", "listo"};
+    static const char* kPhase[] = {"analizando", "cargando", "indexando", "publicado; indexando",
+                                   "listo"};
     int filled = percent / 5;
     err << "\r[" << std::string(filled, '#') << std::string(20 - filled, '.') << "] " << percent
         << "% " << kPhase[static_cast<int>(p.phase)] << "   " << std::flush;

@@ -5,11 +5,15 @@
 //   1. analysis: encoding, delimiter, header, blank and ragged rows, and the type of every
 //      column, inferred from *all* its values (not a sample);
 //   2. load: a new table ds_<resource>_<hash>_v<N> is created and filled with batched
-//      prepared inserts inside one write transaction, its search indexes are built, and the
+//      prepared inserts inside one write transaction, its full-text index is built, and the
 //      registry row datastore_tables(resource_id, ...) is pointed at it in the same transaction.
 // Readers therefore see either the previous version or the new one, never a half-loaded table;
 // an error, a cancellation from the progress callback or a crash leaves the previous version
-// active and intact. The previous table is dropped after the commit.
+// active and intact. After the commit the previous table is dropped and the equality-filter
+// indexes are built, each in its own short transaction: meanwhile a filter on the new version
+// is answered by a scan (correct, slower); a failure there is only a warning in the report
+// returned. On SQLite the ingest connection checkpoints the WAL itself at the end instead of
+// inside the commit, so the new version is visible before the pages are copied.
 //
 // Decisions a publisher may need to know (also in bench/datos/README.md):
 //   - Encoding: a UTF-8 BOM means UTF-8. Otherwise the whole file is checked: no invalid
@@ -43,7 +47,13 @@
 //   - Filters: by default an index is built on every integer and date column and on text
 //     columns whose values average at most 64 bytes (codes, names, categories), so an equality
 //     filter on them is an index lookup; IngestRequest::indexes / auto_indexes change that.
-//     Other columns can still be filtered, by a full scan.
+//     Other columns can still be filtered, by a full scan. On SQLite each indexed text column
+//     with at most 1,000 distinct values (categories, where one value matches many rows) also
+//     puts one hidden word per row (U+001F, its position, "x", a 64-bit hash of the exact
+//     value) in the full-text index, so a filter plus q is one FTS5 query intersecting two
+//     doclists; the equality is still checked in SQL, and the count skips that check only when
+//     the ingest proved the words exact (no hash collision among the column's values, no U+001F
+//     in any text). U+001F is thus a word character for q: a text "a<U+001F>b" is one word.
 //
 // Thread-safety: free functions; each call uses only the Connection it is given, which must
 // not be used by another thread meanwhile.
@@ -94,11 +104,14 @@ struct IngestRequest {
 };
 
 struct Progress {
-  enum class Phase { kAnalyzing, kLoading, kIndexing, kDone } phase;
+  // kIndexing: the full-text index and the commit; kPublished: the new version is visible
+  // (reported once, right after the commit; a false return is ignored from here on), and the
+  // equality-filter indexes are being built; kDone: fully indexed.
+  enum class Phase { kAnalyzing, kLoading, kIndexing, kPublished, kDone } phase;
   int64_t bytes_done = 0;  // of the current pass
   int64_t bytes_total = 0;
   int64_t rows = 0;  // rows read in the current pass
-  // 0..1 over the whole ingest (analysis ~30%, load ~60%, indexes ~10%).
+  // 0..1 over the whole ingest (analysis ~30%, load ~60%, indexes ~10%; 0.95 when published).
   double fraction = 0;
 };
 

@@ -5,7 +5,9 @@
 #include <xlsxwriter.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -348,7 +350,38 @@ TEST_P(IngestTest, ProgressReachesTheEnd) {
   EXPECT_EQ(last, 1.0);
   EXPECT_EQ(phases,
             (std::vector<Progress::Phase>{Progress::Phase::kAnalyzing, Progress::Phase::kLoading,
-                                          Progress::Phase::kIndexing, Progress::Phase::kDone}));
+                                          Progress::Phase::kIndexing, Progress::Phase::kPublished,
+                                          Progress::Phase::kDone}));
+}
+
+// The equality indexes are built after the new version is published; a cancellation from then
+// on is too late and is ignored, and the indexes still get built.
+TEST_P(IngestTest, FilterIndexesFollowThePublication) {
+  MustIngest(Rows(3, "uno"));
+  bool published_seen = false;
+  auto rep = IngestText(Rows(50, "dos"), "r1", [&](const Progress& p) {
+    if (p.phase != Progress::Phase::kPublished) return true;
+    published_seen = true;
+    // Visible already: the new version answers on another connection.
+    auto other = db_->Connect();
+    EXPECT_TRUE(other.ok());
+    if (other.ok()) {
+      auto r = Search(**other, {.resource_id = "r1", .q = "dos"});
+      EXPECT_TRUE(r.ok() && r->total == 50);
+    }
+    return false;
+  });
+  ASSERT_TRUE(rep.ok()) << rep.status().ToString();
+  EXPECT_TRUE(published_seen);
+  auto idx = c_->Query(c_->dialect() == db::Dialect::kSqlite
+                           ? "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
+                           : "SELECT indexname AS name FROM pg_indexes WHERE tablename = ?",
+                       {rep->table_name});
+  ASSERT_TRUE(idx.ok());
+  bool filter_index = false;
+  for (const auto& r : *idx) filter_index = filter_index || r.Text("name").ends_with("_i1");
+  EXPECT_TRUE(filter_index);
+  EXPECT_EQ(MustSearch({.resource_id = "r1", .q = "dos"}).total, 50);
 }
 
 TEST_P(IngestTest, SearchFiltersTextSortAndPaging) {
@@ -779,6 +812,114 @@ TEST_P(IngestTest, XlsxZipBombIsRefused) {
   auto fine = Ingest(*c_, {.resource_id = "x1", .path = g.path()});
   ASSERT_TRUE(fine.ok()) << fine.status().ToString();
   EXPECT_EQ(Dump("x1"), R"([{"_id":1,"a":7}])");
+}
+
+// A filter on an indexed text column plus q is answered inside the full-text index on SQLite
+// (hidden filter words); the answer must be exactly the rows a plain check finds, page by page.
+TEST_P(IngestTest, FilterPlusTextMatchesAPlainCheckOnRandomData) {
+  const std::vector<std::string> cats = {"Centro", "León Moderno", " Centro",
+                                         "centro", "Obregón",      "San Juan de Dios"};
+  const std::vector<std::string> words = {"bacheo", "luminaria", "poda", "fuga", "agua", "parque"};
+  uint64_t state = 12345;
+  auto next = [&](int n) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<int>((state >> 33) % static_cast<uint64_t>(n));
+  };
+  struct Row {
+    std::string cat;
+    std::vector<int> w;
+  };
+  std::vector<Row> rows;
+  std::string csv = "folio,colonia,descripcion\n";
+  for (int i = 1; i <= 700; ++i) {
+    Row r;
+    int k = next(8);
+    r.cat = k < static_cast<int>(cats.size()) ? cats[k] : "";
+    std::string desc;
+    for (int n = 1 + next(4); n > 0; --n) {
+      r.w.push_back(next(static_cast<int>(words.size())));
+      desc += (desc.empty() ? "" : " ") + words[r.w.back()];
+    }
+    csv += std::to_string(i) + ",\"" + r.cat + "\"," + desc + "\n";
+    rows.push_back(r);
+  }
+  IngestRequest req;
+  req.auto_indexes = false;
+  req.indexes = {"colonia"};
+  auto rep = IngestText(csv, "r1", nullptr, req);
+  ASSERT_TRUE(rep.ok()) << rep.status().ToString();
+  for (const auto& cat : cats) {
+    for (size_t w = 0; w < words.size(); ++w) {
+      std::vector<int64_t> want;
+      for (size_t i = 0; i < rows.size(); ++i)
+        if (rows[i].cat == cat && std::count(rows[i].w.begin(), rows[i].w.end(), w))
+          want.push_back(static_cast<int64_t>(i + 1));
+      for (int64_t offset : {0, 7}) {
+        auto got = MustSearch({.resource_id = "r1",
+                               .filters = {{"colonia", cat}},
+                               .q = words[w],
+                               .fields = {"_id"},
+                               .limit = 10,
+                               .offset = offset});
+        EXPECT_EQ(got.total, static_cast<int64_t>(want.size())) << cat << " " << words[w];
+        std::vector<int64_t> ids;
+        for (const auto& r : got.records) ids.push_back(std::get<int64_t>(r[0]));
+        std::vector<int64_t> page(want.begin() + std::min<size_t>(offset, want.size()),
+                                  want.begin() + std::min<size_t>(offset + 10, want.size()));
+        EXPECT_EQ(ids, page) << cat << " " << words[w] << " offset " << offset;
+      }
+    }
+  }
+  // A value that is not there, two filters on the same column, the filter alone.
+  EXPECT_EQ(MustSearch({.resource_id = "r1", .filters = {{"colonia", "Nada"}}, .q = "agua"}).total,
+            0);
+  EXPECT_EQ(MustSearch({.resource_id = "r1",
+                        .filters = {{"colonia", "Centro"}, {"colonia", "Obregón"}},
+                        .q = "agua"})
+                .total,
+            0);
+  int64_t centro =
+      std::count_if(rows.begin(), rows.end(), [](auto& r) { return r.cat == "Centro"; });
+  EXPECT_EQ(MustSearch({.resource_id = "r1", .filters = {{"colonia", "Centro"}}}).total, centro);
+}
+
+// The hidden filter words cannot be reached by q, and a text holding the word mark (U+001F) and
+// a forged filter word does not change any answer.
+TEST_P(IngestTest, HiddenFilterWordsAreNeitherSearchableNorForgeable) {
+  auto fnv = [](std::string_view s) {
+    uint64_t h = 14695981039346656037ull;
+    for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+    return std::string(buf);
+  };
+  const std::string word = "2x" + fnv("Centro");  // colonia is the second column
+  MustIngest(
+      "folio,colonia,descripcion\n"
+      "1,Centro,bacheo\n"
+      "2,Obregón,bacheo \x1f" +
+      word +
+      "\n"
+      "3,Obregón,bacheo " +
+      word +
+      "\n"
+      "4,Centro,poda\n");
+  // Only rows whose own text holds the word: never the Centro rows (1 and 4).
+  for (const std::string& q : {word, "\x1f" + word}) {
+    auto found = MustSearch({.resource_id = "r1", .q = q, .fields = {"_id"}});
+    ASSERT_FALSE(found.records.empty());
+    for (const auto& r : found.records) {
+      int64_t id = std::get<int64_t>(r[0]);
+      EXPECT_TRUE(id == 2 || id == 3) << id;
+    }
+  }
+  auto got = MustSearch({.resource_id = "r1", .filters = {{"colonia", "Centro"}}, .q = "bacheo"});
+  EXPECT_EQ(got.total, 1);
+  ASSERT_EQ(got.records.size(), 1u);
+  EXPECT_EQ(std::get<int64_t>(got.records[0][0]), 1);
+  EXPECT_EQ(
+      MustSearch({.resource_id = "r1", .filters = {{"colonia", "Obregón"}}, .q = "bacheo"}).total,
+      2);
 }
 
 // Streams a generated file of about 50 MB through the whole ingest: rows counted exactly.
