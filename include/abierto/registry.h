@@ -239,7 +239,7 @@ using Worker = std::function<void(db::Database& database, const std::atomic<bool
 struct OpenDataset {
   std::string name;  // the dataset's URL name, fixed ("plan-pamga-2025-2027")
   std::string title;
-  std::string notes;  // Markdown
+  std::string notes;               // Markdown
   std::string organization;        // organization URL name; created when missing
   std::string organization_title;  // its title when created
   std::vector<std::string> tags;

@@ -1077,7 +1077,7 @@ struct Compiled {
   std::string where;      // "" or " WHERE ..."
   std::string fts_match;  // SQLite: the MATCH expression when q has words
   std::vector<db::Value> params;
-  std::vector<SortKey> sort;  // as asked, without the _id tie-break
+  std::vector<SortKey> sort;          // as asked, without the _id tie-break
   bool filters_exact_in_fts = false;  // SQLite: the filters are answered by hidden FTS words
 
   std::string Fts() const { return Quote(reg.table + "_fts"); }

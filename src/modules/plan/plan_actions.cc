@@ -30,7 +30,6 @@ Status DatesInOrder(const Input& in, const char* from, const char* to) {
   return Status::Ok();
 }
 
-
 Result<json::object> RowSnapshot(db::Connection& db, const char* table, int64_t id) {
   ASSIGN_OR_RETURN(db::Row r, db.QueryOne(std::string("SELECT * FROM ") + table + " WHERE id = ?",
                                           {id}, "El registro no existe"));
