@@ -8,7 +8,7 @@ packages=(
   g++ cmake ninja-build pkg-config make
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev sqlite3 libpq-dev postgresql
-  libsodium-dev libutf8proc-dev libxlsxwriter-dev libgmp-dev zlib1g-dev libexpat1-dev
+  libsodium-dev libssl-dev libutf8proc-dev libxlsxwriter-dev libgmp-dev zlib1g-dev libexpat1-dev
   libcmark-gfm-dev
   googletest libgtest-dev libbenchmark-dev
   chromium unzip libxml2-utils
