@@ -68,6 +68,10 @@ Result<std::optional<QualityReport>> ImportIntoDataset(const DatasetImport& d,
   ASSIGN_OR_RETURN(std::unique_ptr<web::App> app, web::App::Create(config, Modules()));
   RETURN_IF_ERROR(app->Migrate());
   ASSIGN_OR_RETURN(db::Connection * c, app->ThreadConnection());
+  // SQLite: storing the file must not checkpoint the WAL (copying every page of it into the
+  // database) inside its commit; the ingest checkpoints once at its end, after publication.
+  if (c->dialect() == db::Dialect::kSqlite)
+    RETURN_IF_ERROR(c->ExecScript("PRAGMA wal_autocheckpoint = 0"));
   auto shown = Run(*app, *c, "datos.package.show", {{"id", d.name}});
   if (!shown.ok() && shown.status().code() != StatusCode::kNotFound) return shown.status();
   if (!shown.ok()) {
