@@ -214,6 +214,30 @@ for (const backend of backends()) {
       assert.equal(denied.status, 403);
     });
 
+    it('streams a file larger than one stored chunk, byte for byte', async () => {
+      const c = await loggedIn(base, USERS.enlaceDPPD);
+      // 3.5 MiB of JSON: four 1 MiB chunks in the database, not tabular (no ingest).
+      const big = JSON.stringify({ datos: Array.from({ length: 70000 }, (_, i) => `registro-${i}-${'x'.repeat(40)}`) });
+      assert.ok(big.length > 3 * 1024 * 1024);
+      const r = await upload(c, DEMO_SET, 'Archivo grande', 'grande.json', big);
+      assert.equal(r.status, 303);
+      const res = (await pkg(base, DEMO_SET, c)).body.resources.find((x) => x.name === 'Archivo grande');
+      const got = await fetch(base + new URL(res.url, base).pathname);
+      assert.equal(got.status, 200);
+      assert.equal(got.headers.get('transfer-encoding'), 'chunked');
+      assert.equal(got.headers.get('content-length'), null);
+      assert.match(got.headers.get('content-disposition'), /grande\.json/);
+      assert.equal(await got.text(), big);
+      // The version's own address streams the same bytes; a small file keeps its length.
+      const v1 = await fetch(base + new URL(res.url, base).pathname.replace(/\/descarga\/.*$/, '/version/1/grande.json'));
+      assert.equal(v1.status, 200, v1.url);
+      assert.equal(await v1.text(), big);
+      const small = (await pkg(base, DEMO_SET, c)).body.resources.find((x) => x.name === 'Traversal');
+      const s = await fetch(base + new URL(small.url, base).pathname);
+      assert.equal(s.headers.get('content-length'), String('{"a": 1}'.length));
+      assert.equal(await s.text(), '{"a": 1}');
+    });
+
     it('keeps drafts away from the public', async () => {
       const c = await loggedIn(base, USERS.secretariado);
       const orgs = await sessionAction(c, 'datos.organization.options', {});

@@ -66,8 +66,12 @@ struct StoredFile {
 // SHA-256 is already stored. Must run inside the caller's write transaction.
 Result<StoredFile> StoreBlobFromFile(db::Connection& db, const std::string& path);
 Result<StoredFile> StoreBlob(db::Connection& db, std::string_view bytes);
-// The stored bytes; NotFound when missing.
+// The stored bytes; NotFound when missing. Whole in memory: for tests and small files.
 Result<std::string> ReadBlob(db::Connection& db, std::string_view sha256);
+// How many chunks a stored file has (0 when it is not stored), and one of them (seq from 0;
+// NotFound when missing): what a streamed download or a copy to disk reads, 1 MiB at a time.
+Result<int64_t> BlobChunks(db::Connection& db, std::string_view sha256);
+Result<std::string> ReadBlobChunk(db::Connection& db, std::string_view sha256, int64_t seq);
 
 // ---- resources ----------------------------------------------------------------------------
 

@@ -420,6 +420,20 @@ Result<StoredFile> StoreBlobFromFile(db::Connection& db, const std::string& path
   return f;
 }
 
+Result<int64_t> BlobChunks(db::Connection& db, std::string_view sha256) {
+  ASSIGN_OR_RETURN(db::Rows n, db.Query("SELECT COUNT(*) AS n FROM datos_blobs WHERE sha256 = ?",
+                                        {std::string(sha256)}));
+  return n[0].Int("n");
+}
+
+Result<std::string> ReadBlobChunk(db::Connection& db, std::string_view sha256, int64_t seq) {
+  ASSIGN_OR_RETURN(db::Row c,
+                   db.QueryOne("SELECT data FROM datos_blobs WHERE sha256 = ? AND "
+                               "seq = ?",
+                               {std::string(sha256), seq}, "Falta una parte del archivo"));
+  return c.Text("data");
+}
+
 Result<std::string> ReadBlob(db::Connection& db, std::string_view sha256) {
   ASSIGN_OR_RETURN(db::Rows rows,
                    db.Query("SELECT data FROM datos_blobs WHERE sha256 = ? ORDER BY seq",
@@ -1595,22 +1609,24 @@ Result<json::value> ResourceShow(ActionContext& ctx, const Input& in) {
   return Status::NotFound("El recurso no existe");
 }
 
-// The bytes of a version (the current one with version 0), for downloads.
+// Where the bytes of a version (the current one with version 0) are, for downloads: the caller
+// reads them chunk by chunk (ReadBlobChunk), so that a large file is never held whole.
 Result<json::value> ResourceFile(ActionContext& ctx, const Input& in) {
   ASSIGN_OR_RETURN(db::Row r, ResourceWithDataset(ctx.db, GetString(in, "id")));
   if (r.Text("dataset_state") != "active" && !SeesDrafts(ctx.who))
     return Status::NotFound("El recurso no existe");
   int64_t v = GetInt(in, "version", 0);
   if (v == 0) v = r.Int("version");
-  ASSIGN_OR_RETURN(db::Row x, ctx.db.QueryOne("SELECT filename, mimetype, sha256 FROM "
+  ASSIGN_OR_RETURN(db::Row x, ctx.db.QueryOne("SELECT filename, mimetype, sha256, size FROM "
                                               "datos_versions WHERE resource_id = ? AND version "
                                               "= ? AND status = 'activa'",
                                               {r.Int("id"), v}, "Esa versión no existe"));
-  ASSIGN_OR_RETURN(std::string data, ReadBlob(ctx.db, x.Text("sha256")));
   return json::object{{"filename", x.Text("filename")},
                       {"mimetype", x.Text("mimetype")},
                       {"dataset_uid", r.Text("dataset_uid")},
-                      {"data", std::move(data)}};
+                      {"sha256", x.Text("sha256")},
+                      {"size", x.Int("size")},
+                      {"version", v}};
 }
 
 }  // namespace
@@ -1773,14 +1789,17 @@ Result<std::string> BlobToTemp(db::Connection& db, const std::string& sha) {
   if (fd < 0) return Status::Internal("No se pudo crear un archivo temporal");
   close(fd);
   std::ofstream out(tmpl, std::ios::binary | std::ios::trunc);
-  ASSIGN_OR_RETURN(db::Rows n,
-                   db.Query("SELECT COUNT(*) AS n FROM datos_blobs WHERE sha256 = ?", {sha}));
-  for (int64_t seq = 0; seq < n[0].Int("n"); ++seq) {
-    ASSIGN_OR_RETURN(db::Row c, db.QueryOne("SELECT data FROM datos_blobs WHERE sha256 = ? AND "
-                                            "seq = ?",
-                                            {sha, seq}, "Falta una parte del archivo"));
-    std::string bytes = c.Text("data");
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  auto copy = [&]() -> Status {
+    ASSIGN_OR_RETURN(int64_t n, BlobChunks(db, sha));
+    for (int64_t seq = 0; seq < n; ++seq) {
+      ASSIGN_OR_RETURN(std::string bytes, ReadBlobChunk(db, sha, seq));
+      out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    }
+    return Status::Ok();
+  };
+  if (Status copied = copy(); !copied.ok()) {
+    std::remove(tmpl);
+    return copied;
   }
   out.close();
   if (!out) {

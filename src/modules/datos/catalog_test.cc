@@ -173,10 +173,12 @@ TEST_F(CatalogTest, UploadsAreVersionedAndIngested) {
   // The previous version stays downloadable, byte for byte.
   auto old = As(enlace_ut_, "datos.resource.file", {{"id", uid}, {"version", 1}});
   ASSERT_TRUE(old.ok()) << old.status().ToString();
-  EXPECT_EQ(old->at("data").as_string(), "colonia,monto\nCentro,100\nBarrio Arriba,250\n");
+  EXPECT_EQ(*ReadBlob(Db(), old->at("sha256").as_string()),
+            "colonia,monto\nCentro,100\nBarrio Arriba,250\n");
+  EXPECT_EQ(old->at("size").as_int64(), 43);
   EXPECT_EQ(old->at("filename").as_string(), "montos.csv");
   auto cur = As(enlace_ut_, "datos.resource.file", {{"id", uid}});
-  EXPECT_EQ(cur->at("data").as_string(), "colonia,monto\nCentro,120\n");
+  EXPECT_EQ(*ReadBlob(Db(), cur->at("sha256").as_string()), "colonia,monto\nCentro,120\n");
   // The datastore serves the new version.
   auto s = Search(Db(), {.resource_id = uid});
   ASSERT_TRUE(s.ok());
