@@ -941,7 +941,7 @@ http::Response MetricsPage(RequestContext& ctx) {
 
 http::Response LoginForm(RequestContext& ctx, const Status& error, std::string email) {
   json::object view{
-      {"csrf", ctx.FormToken()}, {"next", SafeNext(ctx.Query("next"), "/panel")}, {"email", email}};
+      {"csrf", ctx.FormToken()}, {"next", SafeNext(ctx.Query("next"), "")}, {"email", email}};
   if (!error.ok()) view["error"] = error.message();
   return ctx.Page("login", std::move(view), ctx.T("login.title"),
                   error.ok() ? 200 : error.HttpStatus());
@@ -961,9 +961,12 @@ http::Response LoginPost(RequestContext& ctx) {
   ctx.set_cookies.push_back(Cookie(accounts::kSessionCookie, o.at("token").as_string(),
                                    ctx.app.config().secure_cookies,
                                    accounts::kSessionDays * 86400));
-  std::string next = "/panel";
+  // Without a page to return to, staff land on their panel and residents on the home page (the
+  // panel is for staff only and would answer them 403).
+  const std::string home = o.at("role").as_string() == "ciudadano" ? "/" : "/panel";
+  std::string next = home;
   if (const json::value* v = in->if_contains("next"); v && v->is_string())
-    next = SafeNext(v->get_string(), "/panel");
+    next = SafeNext(v->get_string(), home);
   return ctx.Redirect(next);
 }
 

@@ -286,15 +286,24 @@ for (const backend of backends()) {
       await loggedIn(base, USERS.enlaceUT);
     });
 
-    it('open redirect: next pointing off-site goes to /panel', async () => {
+    it('open redirect: next pointing off-site goes to the home of the role', async () => {
       for (const next of ['https://evil.example', '//evil.example/x', '/\\evil.example', 'javascript:alert(1)', 'https://evil.example/panel']) {
+        for (const [email, home] of [[USERS.secretariado, '/panel'], [USERS.ciudadania, '/']]) {
+          const c = new Client(base);
+          const csrf = await c.csrf(`/entrar?next=${encodeURIComponent(next)}`);
+          const form = await (await c.get(`/entrar?next=${encodeURIComponent(next)}`)).text();
+          assert.match(form, /<input type="hidden" name="next" value="">/, next);
+          const r = await c.post('/entrar', { body: { _csrf: csrf, email, password: 'demo-abierto-2025', next } });
+          assert.equal(r.status, 303, next);
+          assert.equal(r.headers.get('location'), home, `${email} ${next}`);
+        }
+      }
+      // A safe page to return to is kept for both.
+      for (const email of [USERS.secretariado, USERS.ciudadania]) {
         const c = new Client(base);
-        const csrf = await c.csrf(`/entrar?next=${encodeURIComponent(next)}`);
-        const form = await (await c.get(`/entrar?next=${encodeURIComponent(next)}`)).text();
-        assert.match(form, /<input type="hidden" name="next" value="\/panel">/, next);
-        const r = await c.post('/entrar', { body: { _csrf: csrf, email: USERS.secretariado, password: 'demo-abierto-2025', next } });
-        assert.equal(r.status, 303, next);
-        assert.equal(r.headers.get('location'), '/panel', next);
+        const csrf = await c.csrf('/entrar?next=/datos/solicitudes');
+        const r = await c.post('/entrar', { body: { _csrf: csrf, email, password: 'demo-abierto-2025', next: '/datos/solicitudes' } });
+        assert.equal(r.headers.get('location'), '/datos/solicitudes', email);
       }
       const lang = await fetch(`${base}/idioma?lang=en&next=${encodeURIComponent('https://evil.example')}`, { redirect: 'manual' });
       assert.equal(lang.headers.get('location'), '/');
