@@ -12,6 +12,7 @@
 
 #include "abierto/accounts.h"
 #include "abierto/assets.h"
+#include "abierto/json.h"
 #include "abierto/template.h"
 #include "abierto/text.h"
 #include "abierto/web.h"
@@ -224,7 +225,7 @@ std::vector<std::pair<std::string, std::string>> BuildSecurityHeaders(
 }
 
 std::string JsonForScript(const json::value& v) {
-  std::string s = json::serialize(v);
+  std::string s = JsonText(v);
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
@@ -398,7 +399,7 @@ http::Response RequestContext::Json(const json::value& v, int status) {
   http::Response r;
   r.status = status;
   r.content_type = "application/json; charset=utf-8";
-  r.body = json::serialize(v);
+  r.body = JsonText(v);
   return r;
 }
 
@@ -683,7 +684,7 @@ json::array FieldsView(RequestContext& ctx, const Action& a, const json::object&
       if (v->is_string())
         value = std::string(v->get_string());
       else if (!v->is_object())
-        value = json::serialize(*v);
+        value = JsonText(*v);
     }
     fv["value"] = value;
     const char* kind = "text";
@@ -742,7 +743,7 @@ json::array FieldsView(RequestContext& ctx, const Action& a, const json::object&
           const json::value* label = obj.if_contains("label");
           if (!label) label = obj.if_contains("name");
           if (!id || !label || !label->is_string()) continue;
-          std::string v = id->is_string() ? std::string(id->get_string()) : json::serialize(*id);
+          std::string v = id->is_string() ? std::string(id->get_string()) : JsonText(*id);
           opts.push_back(json::object{{"value", v}, {"label", *label}, {"selected", v == value}});
         }
       }
@@ -1019,7 +1020,7 @@ http::Response FormGet(RequestContext& ctx) {
         const json::value& v = kv.value();
         values[kv.key()] = v.is_string() || v.is_null() ? v
                            : v.is_bool()                ? json::value(v.as_bool() ? "true" : "")
-                                                        : json::value(json::serialize(v));
+                                                        : json::value(JsonText(v));
       }
   }
   for (const auto& [k, v] : ctx.query) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "abierto/json.h"
 #include "abierto/registry.h"
 #include "abierto/text.h"
 
@@ -137,7 +138,7 @@ bool AsText(const json::value& v, std::string* out) {
     return true;
   }
   if (v.is_int64() || v.is_uint64() || v.is_double()) {
-    *out = json::serialize(v);
+    *out = JsonText(v);
     return true;
   }
   return false;
@@ -375,7 +376,7 @@ Status ActionContext::Audit(std::string_view entity, int64_t entity_id, std::str
       "before_json, after_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       {now, who.user_id ? db::Value(who.user_id) : db::Value(), actor,
        std::string(RoleName(who.role)), std::string(action), std::string(entity), entity_id,
-       std::string(scope), json::serialize(before), json::serialize(after)});
+       std::string(scope), JsonText(before), JsonText(after)});
   return r.ok() ? Status::Ok() : r.status();
 }
 

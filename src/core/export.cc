@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <set>
 
+#include "abierto/json.h"
 #include "abierto/text.h"
 
 namespace abierto::exporter {
@@ -341,7 +342,7 @@ std::string ToJsonArray(const Table& table) {
     }
     array.emplace_back(std::move(object));
   }
-  return boost::json::serialize(array);
+  return JsonText(array);
 }
 
 std::string RenderAtom(std::string_view feed_id, std::string_view title, std::string_view self_link,

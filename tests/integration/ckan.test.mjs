@@ -76,7 +76,7 @@ async function ckan(base, action, { get, post, token, bearer, raw, headers = {} 
   const text = await r.text();
   let body;
   try { body = JSON.parse(text); } catch { body = text; }
-  return { status: r.status, body, headers: r.headers };
+  return { status: r.status, body, headers: r.headers, text };
 }
 
 async function ok(base, action, opts) {
@@ -359,6 +359,9 @@ for (const backend of backends()) {
       for (const rec of d.records) assert.deepEqual(Object.keys(rec).sort(), d.fields.map((f) => f.id).sort());
       assert.deepEqual(d.records[0], { _id: 1, delegacion: 'Cerro Gordo', proyectos_registrados: 41, votos: 8120,
         monto_asignado: 31500000, latitud: 21.1617, longitud: -101.652 });
+      // Decimals as CKAN writes them, not in exponent form (2.11617E1).
+      assert.match(r.text, /"monto_asignado":31500000\.0,"latitud":21\.1617,"longitud":-101\.652\}/);
+      assert.doesNotMatch(r.text, /[:,[]-?\d+(\.\d+)?[eE][+-]?\d/);
       assert.equal(d._links.start, `/api/3/action/datastore_search?resource_id=${rid}`);
       assert.equal(d._links.next, `/api/3/action/datastore_search?resource_id=${rid}&offset=100`);
 

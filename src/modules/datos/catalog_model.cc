@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "abierto/json.h"
 #include "abierto/markdown.h"
 #include "abierto/text.h"
 #include "modules/datos/catalog.h"
@@ -1847,7 +1848,7 @@ Result<QualityReport> RunIngestJob(db::Connection& db, int64_t job_id, const std
       v.Text("format") == "XLSX" ? IngestRequest::Format::kXlsx : IngestRequest::Format::kCsv;
   const std::string now = text::NowIso();
   req.before_commit = [&](db::Connection& c, const QualityReport& rep) -> Status {
-    std::string quality = json::serialize(rep.ToJson());
+    std::string quality = JsonText(rep.ToJson());
     RETURN_IF_ERROR(
         c.Exec("UPDATE datos_versions SET status = 'activa', datastore = 1, quality = ? "
                "WHERE resource_id = ? AND version = ?",
@@ -2305,11 +2306,11 @@ bool RefreshOpenData(db::Connection& c, const Dispatcher& dispatcher,
   }
   if (changed.empty()) return true;
   auto r = dispatcher.Run(c, Principal::System(), "datos.opendata.publish",
-                          json::object{{"payload", json::serialize(changed)}});
+                          json::object{{"payload", JsonText(changed)}});
   if (r.ok()) return true;
   sent.clear();
   std::fprintf(stderr, "{\"level\":\"error\",\"msg\":\"datos abiertos propios\",\"error\":%s}\n",
-               json::serialize(json::value(r.status().ToString())).c_str());
+               JsonText(json::value(r.status().ToString())).c_str());
   return false;
 }
 

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "abierto/json.h"
 #include "abierto/markdown.h"
 #include "abierto/text.h"
 #include "abierto/web.h"
@@ -153,7 +154,7 @@ http::Response Home(RequestContext& ctx) {
 
 std::string JsonLdBlock(const json::value& v) {
   // Inside <script type="application/ld+json"> only "</" could end the element early.
-  std::string s = json::serialize(v), out;
+  std::string s = JsonText(v), out;
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '<') {
       out += "\\u003c";

@@ -27,6 +27,7 @@
 #include <map>
 
 #include "abierto/accounts.h"
+#include "abierto/json.h"
 #include "abierto/text.h"
 #include "abierto/web.h"
 #include "modules/datos/catalog.h"
@@ -47,7 +48,7 @@ std::optional<std::string> Text(const json::object& p, std::string_view key) {
   if (!v || v->is_null()) return std::nullopt;
   if (v->is_string()) return std::string(v->get_string());
   if (v->is_bool()) return std::string(v->get_bool() ? "true" : "false");
-  return json::serialize(*v);
+  return JsonText(*v);
 }
 
 // CKAN's booleans: true/false in any case, 1/0, yes/no; `fallback` when absent.
@@ -131,7 +132,7 @@ http::Response JsonResponse(int status, const json::value& v) {
   http::Response r;
   r.status = status;
   r.content_type = "application/json;charset=utf-8";
-  r.body = json::serialize(v);
+  r.body = JsonText(v);
   return r;
 }
 
@@ -796,8 +797,8 @@ Result<json::object> ReadParams(RequestContext& ctx) {
   if (ec)
     return Status::InvalidArgument("JSON Error: Error decoding JSON data. Error: " + ec.message());
   if (!v.is_object())
-    return Status::InvalidArgument("Bad request data: Request data JSON decoded to " +
-                                   json::serialize(v) + " but it needs to be a dictionary.");
+    return Status::InvalidArgument("Bad request data: Request data JSON decoded to " + JsonText(v) +
+                                   " but it needs to be a dictionary.");
   return std::move(v.get_object());
 }
 

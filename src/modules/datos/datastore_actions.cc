@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "abierto/json.h"
 #include "abierto/registry.h"
 #include "modules/datos/catalog.h"
 #include "modules/datos/ingest.h"
@@ -63,7 +64,7 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseDatastoreFilters(
     if (x.is_string()) {
       value = std::string(x.get_string());
     } else if (x.is_int64() || x.is_uint64()) {
-      value = json::serialize(x);
+      value = JsonText(x);
     } else if (x.is_double() && std::isfinite(x.get_double())) {
       char buf[32];
       auto [end, ec] = std::to_chars(buf, buf + sizeof buf, x.get_double());

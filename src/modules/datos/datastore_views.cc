@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "abierto/export.h"
+#include "abierto/json.h"
 #include "abierto/svg.h"
 #include "abierto/text.h"
 #include "modules/datos/catalog.h"
@@ -136,7 +137,7 @@ std::string FiltersJson(const Params& p) {
   if (p.filters.empty()) return "";
   json::object o;
   for (const auto& [k, v] : p.filters) o[k] = v;
-  return json::serialize(o);
+  return JsonText(o);
 }
 
 // The input of the datastore actions for the rows the parameters select.

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "abierto/db.h"
+#include "abierto/json.h"
 #include "abierto/web.h"
 #include "modules.h"
 #include "modules/datos/catalog.h"
@@ -105,8 +106,7 @@ Result<std::optional<QualityReport>> ImportIntoDataset(const DatasetImport& d,
   }
   if (!up.ok()) return up.status();
   if (!up->as_object().contains("job_id")) {
-    out << "Versión " << json::serialize(up->at("version")) << " publicada ("
-        << json::serialize(up->at("format"))
+    out << "Versión " << JsonText(up->at("version")) << " publicada (" << JsonText(up->at("format"))
         << "); no es tabular, así que no pasa por el almacén de datos.\n";
     return std::optional<QualityReport>();
   }
@@ -248,7 +248,7 @@ int RunDataImport(const std::vector<std::string>& args, std::ostream& out, std::
     return 1;
   }
   if (as_json)
-    out << boost::json::serialize(report->ToJson()) << "\n";
+    out << JsonText(report->ToJson()) << "\n";
   else
     out << report->ToText();
   return 0;

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "abierto/json.h"
 #include "abierto/text.h"
 #include "modules/datos/csv.h"
 #include "modules/datos/encoding.h"
@@ -1020,8 +1021,8 @@ Result<QualityReport> Ingest(db::Connection& c, const IngestRequest& req,
                "table_name = excluded.table_name, version = excluded.version, "
                "columns = excluded.columns, report = excluded.report, "
                "created_at = excluded.created_at",
-               {req.resource_id, rep.table_name, version, json::serialize(columns),
-                json::serialize(rep.ToJson()), text::NowIso()})
+               {req.resource_id, rep.table_name, version, JsonText(columns), JsonText(rep.ToJson()),
+                text::NowIso()})
             .status());
     if (req.before_commit) RETURN_IF_ERROR(req.before_commit(c, rep));
     // Last chance to cancel before the new version becomes visible.

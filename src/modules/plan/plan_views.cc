@@ -5,6 +5,7 @@
 #include <map>
 
 #include "abierto/export.h"
+#include "abierto/json.h"
 #include "abierto/svg.h"
 #include "abierto/text.h"
 #include "abierto/web.h"
@@ -167,7 +168,7 @@ std::string HistoryValue(const json::value& v, std::string_view lang) {
       return text::FormatDate(s, lang);
     return s;
   }
-  return json::serialize(v);
+  return JsonText(v);
 }
 
 http::Response CommitmentPage(RequestContext& ctx) {

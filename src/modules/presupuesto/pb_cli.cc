@@ -4,6 +4,7 @@
 #include <charconv>
 #include <optional>
 
+#include "abierto/json.h"
 #include "modules/presupuesto/counting.h"
 #include "modules/presupuesto/generator.h"
 #include "modules/presupuesto/pabulib.h"
@@ -82,7 +83,7 @@ int Count(const std::vector<std::string>& args, std::ostream& out, std::ostream&
     o["rule"] = outcome->rule;
     o["selected"] = std::move(selected);
     o["total_cost"] = outcome->total_cost;
-    out << boost::json::serialize(o) << "\n";
+    out << JsonText(o) << "\n";
   } else {
     for (const std::string& id : outcome->selected) out << id << "\n";
   }
