@@ -92,6 +92,14 @@ std::string ContentTypeFor(std::string_view path) {
   return "application/octet-stream";
 }
 
+// Whether a request carries an API token: "Authorization" (Bearer, or CKAN's bare token) or the
+// "X-CKAN-API-Key" header older CKAN clients send. Such a request needs no CSRF token (no
+// ambient credential is involved; a cross-site form cannot set these headers) and never reads
+// or fills the page cache (it may see drafts).
+bool CarriesApiToken(const http::Request& req) {
+  return !req.Header("authorization").empty() || !req.Header("x-ckan-api-key").empty();
+}
+
 // A local path to go back to after a form; anything else (another host, a scheme) is refused
 // so that the login form cannot be used as an open redirect.
 std::string SafeNext(std::string_view next, std::string_view fallback) {
@@ -338,7 +346,7 @@ Result<json::object> RequestContext::ReadInput() {
     return Status::InvalidArgument("Tipo de contenido no soportado");
   }
   // Programs with an API token are not exposed to CSRF: no ambient credential is involved.
-  if (!req.Header("authorization").empty()) return in;
+  if (CarriesApiToken(req)) return in;
   std::string sent;
   if (const json::value* v = in.if_contains("_csrf"); v && v->is_string())
     sent = std::string(v->get_string());
@@ -631,7 +639,7 @@ std::string CacheKey(const http::Request& req) {
   return key;
 }
 bool MayUseCache(const http::Request& req) {
-  return (req.method == "GET" || req.method == "HEAD") && req.Header("authorization").empty() &&
+  return (req.method == "GET" || req.method == "HEAD") && !CarriesApiToken(req) &&
          req.Cookie(accounts::kSessionCookie).empty();
 }
 }  // namespace
@@ -831,6 +839,10 @@ http::Response App::Handle(const http::Request& req) const {
     } else {
       auth_error = Status::Unauthenticated("Encabezado Authorization no válido");
     }
+  } else if (!req.Header("x-ckan-api-key").empty() && !(found && found->own_credentials)) {
+    // Only the CKAN API reads it; elsewhere it must not pass for anonymous (nor skip CSRF).
+    auth_error = Status::Unauthenticated(
+        "X-CKAN-API-Key solo se acepta en /api/3; use Authorization: Bearer <token>");
   } else if (std::string tok = req.Cookie(accounts::kSessionCookie); !tok.empty()) {
     auto s = accounts::LookupSession(ctx.db, tok, text::NowIso());
     if (s.ok()) {

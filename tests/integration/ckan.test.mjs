@@ -547,7 +547,25 @@ for (const backend of backends()) {
       assert.equal((await ok(base, 'package_search', { get: { q: 'obras' } })).count, 0);
       assert.equal((await ok(base, 'package_show', { get: { id: created.id }, token: tokens.dppd })).state, 'draft');
       assert.equal((await ok(base, 'package_search', { get: { q: 'obras', include_drafts: 'true' }, token: tokens.dppd })).count, 1);
-      await ok(base, 'package_patch', { token: tokens.dppd, post: { id: created.id, state: 'active' } });
+      // Older CKAN clients send the token as X-CKAN-API-Key: the same permissions, and what it
+      // reads (a draft) is never cached for the anonymous request that follows.
+      const viaKey = { 'x-ckan-api-key': tokens.dppd };
+      const draftRead = `/api/3/action/package_show?id=${created.id}`;
+      const keyed = await fetch(base + draftRead, { headers: viaKey });
+      assert.equal(keyed.status, 200);
+      assert.equal((await keyed.json()).result.state, 'draft');
+      assert.equal((await fetch(base + draftRead)).status, 404);
+      const keyedPatch = await ckan(base, 'package_patch', { post: { id: created.id, notes: 'Obras **públicas** 2025.' }, headers: viaKey });
+      assert.equal(keyedPatch.status, 200, JSON.stringify(keyedPatch.body));
+      // A resident's key does not even see the draft.
+      expectError(await ckan(base, 'package_patch', { post: { id: created.id, notes: 'x' }, headers: { 'x-ckan-api-key': tokens.ciudadania } }),
+        404, 'Not Found Error', 'citizen key');
+      expectError(await ckan(base, 'package_patch', { post: { id: created.id, notes: 'x' }, headers: { 'x-ckan-api-key': 'ab_falso' } }),
+        403, 'Authorization Error', 'bad key');
+      // Outside /api/3 the header is refused rather than ignored.
+      const elsewhere = await fetch(`${base}/api/v1/actions/datos.package.show?id=${created.id}`, { headers: viaKey });
+      assert.equal(elsewhere.status, 401);
+      await ok(base, 'package_patch', { token: tokens.dppd, post: { id: created.id, state: 'active', notes: created.notes } });
 
       // package_update replaces the metadata: what it leaves out is emptied.
       const updated = await ok(base, 'package_update', {

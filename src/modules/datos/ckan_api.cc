@@ -14,7 +14,8 @@
 //   - errors are {"help", "success": false, "error": {"__type", "message", ...}}: "Not Found
 //     Error" 404, "Authorization Error" 403 (also for a missing or bad token), "Validation
 //     Error" 409 with each field's messages as a list (field names as CKAN calls them);
-//   - the token goes in "Authorization: <token>" (CKAN) or "Authorization: Bearer <token>";
+//   - the token goes in "Authorization: <token>" (CKAN), "X-CKAN-API-Key: <token>" (older CKAN
+//     clients) or "Authorization: Bearer <token>";
 //     a token request needs no CSRF token, a browser session's write does (X-CSRF-Token);
 //   - package_search rows above 1000 and datastore_search limits above 32000 are lowered to
 //     the maximum, as CKAN does with ckan.search.rows_max / ckan.datastore.search.rows_max.
@@ -740,9 +741,11 @@ Result<json::value> HelpShow(Call& c) {
 // ---- the endpoint
 // --------------------------------------------------------------------------------
 
-// CKAN takes "Authorization: <token>"; "Bearer <token>" works too.
+// CKAN takes "Authorization: <token>" or, from older clients, "X-CKAN-API-Key: <token>";
+// "Bearer <token>" works too.
 Status ResolveToken(RequestContext& ctx) {
   std::string_view auth = ctx.req.Header("authorization");
+  if (auth.empty()) auth = ctx.req.Header("x-ckan-api-key");
   if (auth.empty()) return Status::Ok();
   if (auth.rfind("Bearer ", 0) == 0) auth.remove_prefix(7);
   while (!auth.empty() && auth.front() == ' ') auth.remove_prefix(1);
