@@ -885,6 +885,37 @@ TEST_P(IngestTest, FilterPlusTextMatchesAPlainCheckOnRandomData) {
 
 // The hidden filter words cannot be reached by q, and a text holding the word mark (U+001F) and
 // a forged filter word does not change any answer.
+TEST_P(IngestTest, BothBackendsSplitWordsAlikeInRowsAndQueries) {
+  // Punctuation inside words, accents, apostrophes, backslashes and quotes: the same queries
+  // find the same rows on SQLite (FTS5) and on PostgreSQL (a tsvector written by the load).
+  MustIngest(
+      "id,texto\n"
+      "1,Taller auto-servicio\n"
+      "2,Calle O'Higgins 3.5 km\n"
+      "3,Escriba a correo@ejemplo.mx\n"
+      "4,Ñandú en el ZOOLÓGICO\n"
+      "5,\"Archivo C:\\ruta\\\"final\\\" y 'comillas'\"\n"
+      "6,Sin nada especial\n",
+      "w1");
+  const std::vector<std::pair<std::string, int64_t>> cases = {
+      {"servicio", 1},   {"auto servicio", 1},
+      {"higgins", 1},    {"O'Higgins", 1},
+      {"3.5", 1},        {"km 3", 1},
+      {"ejemplo", 1},    {"correo@ejemplo.mx", 1},
+      {"nandu", 1},      {"ÑANDÚ zoologico", 1},
+      {"ruta", 1},       {"\"final\"", 1},
+      {"'comillas'", 1}, {"especial", 1},
+      {"nada", 1},       {"taller especial", 0},
+      {"'", 6},          {"--", 6},
+      {"\\", 6}};
+  for (const auto& [q, want] : cases) {
+    auto r = Search(*c_, {.resource_id = "w1", .q = q});
+    ASSERT_TRUE(r.ok()) << q << ": " << r.status().ToString();
+    EXPECT_EQ(r->total, want) << q;
+    EXPECT_EQ(static_cast<int64_t>(r->records.size()), want) << q;
+  }
+}
+
 TEST_P(IngestTest, HiddenFilterWordsAreNeitherSearchableNorForgeable) {
   auto fnv = [](std::string_view s) {
     uint64_t h = 14695981039346656037ull;
