@@ -73,8 +73,8 @@ export async function loginThroughForm(page, base, email, password = DEMO_PASSWO
 }
 
 // Elements that stick out of the viewport horizontally without being inside a scroll region
-// (an element with overflow-x auto/scroll that itself fits the viewport). Empty when the page
-// reflows to the screen width.
+// (an element with overflow-x auto/scroll that itself fits the viewport), and the document
+// itself when it is wider than the viewport. Empty when the page reflows to the screen width.
 export async function overflowOutsideScrollRegions(page) {
   return page.evaluate(() => {
     const width = document.documentElement.clientWidth;
@@ -92,6 +92,10 @@ export async function overflowOutsideScrollRegions(page) {
       if (getComputedStyle(el).position === 'absolute' && r.right <= 0) continue; // skip link, off-screen until focused
       if (!inScroller(el)) out.push(`${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}${el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\s+/).join('.') : ''} [${Math.round(r.left)}, ${Math.round(r.right)}]`);
     }
+    // An absolutely positioned element inside a scroll region whose containing block is outside
+    // it is not clipped by it: the page scrolls sideways although every box above looks fine.
+    const docWidth = document.documentElement.scrollWidth;
+    if (docWidth > width + 0.5) out.push(`document scrollWidth ${docWidth} > ${width}`);
     return out;
   });
 }
