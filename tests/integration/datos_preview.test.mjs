@@ -87,6 +87,9 @@ for (const backend of backends()) {
       assert.match(html, /<th scope="col" aria-sort="ascending">#<\/th>/);
       assert.match(html, /<span class="col-type">entero<\/span>/);
       assert.match(html, /<span class="col-type">decimal<\/span>/);
+      // The quality report names the types in the page's language too.
+      assert.match(html, /<th scope="row">votos<\/th><td>entero<\/td>/);
+      assert.match(html, /<th scope="row">delegacion<\/th><td>texto<\/td>/);
       // One labelled filter per column, typed like the column.
       assert.match(html, /<label for="pv-f-delegacion">delegacion <span class="meta">\(texto\)<\/span><\/label><input id="pv-f-delegacion" name="f\.delegacion" type="text"/);
       assert.match(html, /<input id="pv-f-votos" name="f\.votos" type="number" step="1"/);

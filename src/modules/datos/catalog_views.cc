@@ -210,6 +210,10 @@ http::Response ResourcePage(RequestContext& ctx) {
       json::object q = vv.as_object()["quality"].as_object();
       q["column_count"] = static_cast<int64_t>(q["columns"].as_array().size());
       q["has_warnings"] = !q["warnings"].as_array().empty();
+      for (auto& cv : q["columns"].as_array()) {  // the type in the page's language
+        json::object& col = cv.as_object();
+        col["type_label"] = ctx.T(std::string("datos_pv_type_") + CkanType(Str(col["type"])));
+      }
       view["quality"] = std::move(q);
       break;
     }

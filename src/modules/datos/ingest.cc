@@ -1195,14 +1195,14 @@ std::string QualityReport::ToText() const {
 
 // ---- search ----------------------------------------------------------------------------------
 
-namespace {
-
 const char* CkanType(std::string_view t) {
   if (t == "integer") return "int";
   if (t == "decimal") return "numeric";
   if (t == "date") return "date";
   return "text";
 }
+
+namespace {
 
 struct Col {
   std::string type, name;

@@ -78,6 +78,8 @@ enum class ColumnType { kInteger, kDecimal, kDate, kText };
 
 // "integer", "decimal", "date", "text".
 const char* ColumnTypeName(ColumnType t);
+// The CKAN datastore type of a column type name above: "int", "numeric", "date" or "text".
+const char* CkanType(std::string_view column_type_name);
 
 struct QualityReport;
 
