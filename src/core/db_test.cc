@@ -635,9 +635,26 @@ TEST(DbSqlite, FileSettingsAndPersistence) {
     };
     EXPECT_EQ(std::get<std::string>(q("PRAGMA journal_mode")), "wal");
     EXPECT_EQ(std::get<int64_t>(q("PRAGMA foreign_keys")), 1);
-    EXPECT_EQ(std::get<int64_t>(q("PRAGMA busy_timeout")), 5000);
     EXPECT_EQ(std::get<int64_t>(q("PRAGMA synchronous")), 1);  // NORMAL
     ASSERT_TRUE((*c)->ExecScript("CREATE TABLE t (x TEXT); INSERT INTO t VALUES ('sigue');").ok());
+    // A writer waits (in short steps, see BusyWait) for another connection's write lock
+    // instead of failing, and goes on once it is released.
+    auto other = (*db)->Connect();
+    ASSERT_TRUE(other.ok());
+    ASSERT_TRUE((*other)->BeginWrite().ok());
+    ASSERT_TRUE((*other)->Exec("INSERT INTO t VALUES ('primero')").ok());
+    std::thread holder([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      EXPECT_TRUE((*other)->Commit().ok());
+    });
+    Status waited = (*c)->Exec("INSERT INTO t VALUES ('después')").status();
+    holder.join();
+    EXPECT_TRUE(waited.ok()) << waited.ToString();
+    auto n = (*c)->Query("SELECT x FROM t ORDER BY rowid");
+    ASSERT_TRUE(n.ok());
+    ASSERT_EQ(n->size(), 3u);
+    EXPECT_EQ((*n)[2].Text("x"), "después");
+    ASSERT_TRUE((*c)->ExecScript("DELETE FROM t WHERE x <> 'sigue'").ok());
   }
   EXPECT_TRUE(fs::exists(path));
   {
