@@ -82,6 +82,22 @@ struct UntrustedResult {
   bool truncated = false;                // the statement had more than max_rows rows
 };
 
+// Appends many rows to one table as fast as the backend allows: PostgreSQL's COPY FROM STDIN,
+// SQLite's multi-row INSERT statements. Runs in the caller's transaction, so nothing is visible
+// before it commits. While it is open the connection must not be used for anything else.
+class BulkInsert {
+ public:
+  virtual ~BulkInsert() = default;
+  // `rows` rows of values for the columns given to Connection::BulkInsertInto, row after row.
+  // Values are converted by the columns' types as parameters would be (on PostgreSQL a string
+  // goes through the column type's input function: a tsvector literal, say).
+  virtual Status Add(const std::vector<Value>& values, size_t rows) = 0;
+  // Writes what is left and ends the operation; its errors (a value the column refuses, on
+  // PostgreSQL) may only show here. An operation destroyed without Finish is abandoned, and on
+  // PostgreSQL the transaction with it.
+  virtual Status Finish() = 0;
+};
+
 class Connection {
  public:
   virtual ~Connection() = default;
@@ -117,6 +133,11 @@ class Connection {
   // statement over the time limit. Afterwards the connection is as before (still inside the
   // caller's transaction, if any), with nothing written.
   virtual Result<UntrustedResult> QueryUntrusted(const UntrustedQuery& q) = 0;
+
+  // Starts a BulkInsert into `table` (a name of ours, quoted as given) for `columns`. Must run
+  // inside a transaction.
+  virtual Result<std::unique_ptr<BulkInsert>> BulkInsertInto(
+      const std::string& table, const std::vector<std::string>& columns) = 0;
 
   // Convenience: the first row, or NotFound(message) when there is none.
   Result<Row> QueryOne(std::string_view sql, const std::vector<Value>& params,

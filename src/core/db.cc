@@ -260,6 +260,17 @@ Status WithMessage(const Status& s, std::string m) {
 // ---------------------------------------------------------------------------------------
 // Open
 
+namespace internal {
+std::string QuoteIdentifier(std::string_view name) {
+  std::string out = "\"";
+  for (char ch : name) {
+    if (ch == '"') out.push_back('"');
+    out.push_back(ch);
+  }
+  return out + "\"";
+}
+}  // namespace internal
+
 Result<std::unique_ptr<Database>> Open(const std::string& url) {
   std::string_view u = url;
   if (u.starts_with("sqlite:")) return internal::OpenSqlite(u.substr(7));

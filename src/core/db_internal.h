@@ -17,6 +17,9 @@ Result<std::unique_ptr<Database>> OpenSqlite(std::string_view rest);
 // A full "postgresql://" or "postgres://" URL.
 Result<std::unique_ptr<Database>> OpenPostgres(const std::string& url);
 
+// "name" with any " doubled: an identifier both dialects read as written.
+std::string QuoteIdentifier(std::string_view name);
+
 // Rewrites `?` parameters as $1, $2, ... leaving those inside single-quoted literals,
 // double-quoted identifiers and comments alone. Sets *count to the number of parameters.
 std::string TranslatePlaceholders(std::string_view sql, int* count = nullptr);

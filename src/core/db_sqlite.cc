@@ -231,6 +231,9 @@ class SqliteConnection final : public Connection {
 
   bool InTransaction() const override { return sqlite3_get_autocommit(db_) == 0; }
 
+  Result<std::unique_ptr<BulkInsert>> BulkInsertInto(
+      const std::string& table, const std::vector<std::string>& columns) override;
+
   Result<UntrustedResult> QueryUntrusted(const UntrustedQuery& q) override {
     ASSIGN_OR_RETURN(PreparedUntrusted p, PrepareUntrusted(q, Dialect::kSqlite));
     UntrustedGuard guard;
@@ -519,6 +522,62 @@ class SqliteDatabase final : public Database {
   // for the Database's lifetime.
   sqlite3* keeper_;
 };
+
+// Multi-row INSERT statements of up to kMaxRows rows, within SQLite's 32,766 parameters; the
+// statement for a full group is prepared once (the connection's statement cache keeps it).
+class SqliteBulkInsert final : public BulkInsert {
+ public:
+  static constexpr size_t kMaxRows = 500;
+  static constexpr size_t kMaxParams = 32000;
+
+  SqliteBulkInsert(Connection* c, std::string prefix, size_t columns)
+      : c_(c),
+        prefix_(std::move(prefix)),
+        columns_(columns),
+        group_(std::max<size_t>(1, std::min(kMaxRows, kMaxParams / columns))),
+        full_sql_(Sql(group_)) {}
+
+  Status Add(const std::vector<Value>& values, size_t rows) override {
+    if (values.size() < rows * columns_) return Status::Internal("BulkInsert: too few values");
+    if (rows == group_ && values.size() == rows * columns_)  // the usual case: no copy
+      return c_->Exec(full_sql_, values).status();
+    for (size_t k = 0; k < rows; k += group_) {
+      const size_t n = std::min(group_, rows - k);
+      std::vector<Value> part(values.begin() + k * columns_, values.begin() + (k + n) * columns_);
+      RETURN_IF_ERROR(c_->Exec(n == group_ ? full_sql_ : Sql(n), part).status());
+    }
+    return Status::Ok();
+  }
+
+  Status Finish() override { return Status::Ok(); }
+
+ private:
+  std::string Sql(size_t rows) const {
+    std::string row = "(?";
+    for (size_t i = 1; i < columns_; ++i) row += ",?";
+    row += ")";
+    std::string sql = prefix_;
+    sql.reserve(sql.size() + rows * (row.size() + 1));
+    for (size_t k = 0; k < rows; ++k) sql += (k ? "," : "") + row;
+    return sql;
+  }
+
+  Connection* c_;
+  std::string prefix_;
+  size_t columns_, group_;
+  std::string full_sql_;
+};
+
+Result<std::unique_ptr<BulkInsert>> SqliteConnection::BulkInsertInto(
+    const std::string& table, const std::vector<std::string>& columns) {
+  if (!InTransaction()) return Status::Internal("BulkInsert needs a transaction");
+  if (columns.empty()) return Status::Internal("BulkInsert needs columns");
+  std::string prefix = "INSERT INTO " + QuoteIdentifier(table) + " (";
+  for (size_t i = 0; i < columns.size(); ++i)
+    prefix += (i ? ", " : "") + QuoteIdentifier(columns[i]);
+  prefix += ") VALUES ";
+  return std::unique_ptr<BulkInsert>(new SqliteBulkInsert(this, std::move(prefix), columns.size()));
+}
 
 }  // namespace
 

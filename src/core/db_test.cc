@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <latch>
@@ -414,6 +415,102 @@ TEST_P(DbTest, InjectionAttemptIsStoredLiterally) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->Text("nombre"), evil);
   EXPECT_EQ(Count(*c_, "colonia"), 1);
+}
+
+TEST_P(DbTest, BulkInsertKeepsEveryValueExactly) {
+  ASSERT_TRUE(c_->ExecScript(ExpandDialect("CREATE TABLE bulk (id {{INT}} PRIMARY KEY, "
+                                           "n {{INT}}, x {{REAL}}, s TEXT, b {{BLOB}})",
+                                           c_->dialect()))
+                  .ok());
+  // Values that need escaping in COPY's text format, the extremes, NULLs, every byte.
+  std::string bytes;
+  for (int i = 0; i < 256; ++i) bytes.push_back(static_cast<char>(i));
+  const std::vector<std::string> texts = {"",
+                                          "tab\there",
+                                          "line\nbreak",
+                                          "cr\rhere",
+                                          "back\\slash",
+                                          "\\N",
+                                          "\\.",
+                                          "comillas \"dobles\" y 'simples'",
+                                          "León ñandú 😀",
+                                          "a\t\n\r\\b"};
+  // (Not -0.0: SQLite keeps an integral REAL as an integer, and its sign with it.)
+  const std::vector<double> doubles = {0.0, 0.1, 1e21, -1.5e-300, 228306.53, 1e308, -3.0};
+  std::vector<Value> values;
+  const size_t rows = 1234;  // more than one INSERT group, and a partial one
+  for (size_t k = 0; k < rows; ++k) {
+    values.push_back(static_cast<int64_t>(k + 1));
+    values.push_back(k % 7 == 0 ? Value{} : Value{int64_t{-9000000000000000000} + int64_t(k)});
+    values.push_back(k % 5 == 0 ? Value{} : Value{doubles[k % doubles.size()]});
+    values.push_back(k % 11 == 0 ? Value{} : Value{texts[k % texts.size()]});
+    values.push_back(k % 3 == 0 ? Value{} : Value{Blob{bytes.substr(k % 256)}});
+  }
+  {
+    auto tx = Transaction::Write(*c_);
+    ASSERT_TRUE(tx.ok());
+    auto bulk = c_->BulkInsertInto("bulk", {"id", "n", "x", "s", "b"});
+    ASSERT_TRUE(bulk.ok()) << bulk.status().ToString();
+    // In two calls of different sizes.
+    std::vector<Value> first(values.begin(), values.begin() + 5 * 1000);
+    std::vector<Value> second(values.begin() + 5 * 1000, values.end());
+    ASSERT_TRUE((*bulk)->Add(first, 1000).ok());
+    ASSERT_TRUE((*bulk)->Add(second, rows - 1000).ok());
+    Status done = (*bulk)->Finish();
+    ASSERT_TRUE(done.ok()) << done.ToString();
+    bulk->reset();
+    ASSERT_TRUE(tx->Commit().ok());
+  }
+  auto back = c_->Query("SELECT id, n, x, s, b FROM bulk ORDER BY id");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ASSERT_EQ(back->size(), rows);
+  for (size_t k = 0; k < rows; ++k) {
+    const auto& got = (*back)[k].values();
+    for (size_t i = 0; i < 5; ++i) {
+      const Value& want = values[k * 5 + i];
+      if (const auto* d = std::get_if<double>(&want)) {
+        ASSERT_TRUE(std::holds_alternative<double>(got[i])) << k;
+        EXPECT_EQ(std::get<double>(got[i]), *d) << k;
+      } else if (const auto* b = std::get_if<Blob>(&want)) {
+        ASSERT_TRUE(std::holds_alternative<Blob>(got[i])) << "row " << k;
+        EXPECT_EQ(std::get<Blob>(got[i]).bytes, b->bytes) << "row " << k;
+      } else {
+        ASSERT_EQ(got[i].index(), want.index()) << "row " << k << " column " << i;
+        if (const auto* n = std::get_if<int64_t>(&want)) EXPECT_EQ(std::get<int64_t>(got[i]), *n);
+        if (const auto* t = std::get_if<std::string>(&want))
+          EXPECT_EQ(std::get<std::string>(got[i]), *t) << "row " << k;
+      }
+    }
+  }
+}
+
+TEST_P(DbTest, BulkInsertLeavesNothingWhenAbandonedOrRefused) {
+  ASSERT_TRUE(c_->ExecScript(ExpandDialect("CREATE TABLE bulk (id {{INT}} PRIMARY KEY, n {{INT}})",
+                                           c_->dialect()))
+                  .ok());
+  {  // abandoned without Finish: the transaction rolls back
+    auto tx = Transaction::Write(*c_);
+    ASSERT_TRUE(tx.ok());
+    auto bulk = c_->BulkInsertInto("bulk", {"id", "n"});
+    ASSERT_TRUE(bulk.ok());
+    ASSERT_TRUE((*bulk)->Add({int64_t{1}, int64_t{10}, int64_t{2}, int64_t{20}}, 2).ok());
+  }
+  {  // a duplicate key: an error (at Add or at Finish), and nothing after the rollback
+    auto tx = Transaction::Write(*c_);
+    ASSERT_TRUE(tx.ok());
+    auto bulk = c_->BulkInsertInto("bulk", {"id", "n"});
+    ASSERT_TRUE(bulk.ok());
+    Status s = (*bulk)->Add({int64_t{1}, int64_t{10}, int64_t{1}, int64_t{20}}, 2);
+    if (s.ok()) s = (*bulk)->Finish();
+    EXPECT_FALSE(s.ok());
+  }
+  // Outside a transaction it refuses to start.
+  EXPECT_FALSE(c_->BulkInsertInto("bulk", {"id", "n"}).ok());
+  auto n = c_->QueryOne("SELECT COUNT(*) AS n FROM bulk", {}, "");
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(n->Int("n"), 0);
+  // And the connection works as before.
+  EXPECT_TRUE(c_->Exec("INSERT INTO bulk VALUES (?, ?)", {int64_t{5}, int64_t{50}}).ok());
 }
 
 TEST_P(DbTest, ConcurrentWritersAllSucceed) {

@@ -867,21 +867,14 @@ Result<QualityReport> Ingest(db::Connection& c, const IngestRequest& req,
     const size_t max_params = pg ? 65000 : 32000;
     size_t batch = std::min<size_t>(500, std::max<size_t>(1, max_params / per_row));
     if (req.batch_rows > 0) batch = std::min<size_t>(batch, static_cast<size_t>(req.batch_rows));
-    auto insert_sql = [&](size_t rows) {
-      std::string row = "(?";
-      for (size_t i = 0; i < width; ++i) row += ",?";
-      if (pg_search) row += ",?::tsvector";
-      if (has_tokens) row += ",?";
-      row += ")";
-      std::string sql = "INSERT INTO " + table + " VALUES ";
-      sql.reserve(sql.size() + rows * (row.size() + 1));
-      for (size_t k = 0; k < rows; ++k) {
-        if (k) sql += ",";
-        sql += row;
-      }
-      return sql;
-    };
-    const std::string full_sql = insert_sql(batch);
+    // Rows go in through the backend's bulk path: COPY on PostgreSQL (where the _search value
+    // is a tsvector literal the column's type reads), multi-row INSERTs on SQLite.
+    std::vector<std::string> insert_columns = {"_id"};
+    for (size_t i = 0; i < width; ++i) insert_columns.push_back(rep.columns[i].id);
+    if (pg_search) insert_columns.push_back("_search");
+    if (has_tokens) insert_columns.push_back("_f");
+    ASSIGN_OR_RETURN(std::unique_ptr<db::BulkInsert> bulk,
+                     c.BulkInsertInto(rep.table_name, insert_columns));
 
     // Two threads: this one writes batches to the database while a converter thread reads the
     // file and turns records into the next batches' values, a few batches ahead (BatchQueue).
@@ -990,11 +983,7 @@ Result<QualityReport> Ingest(db::Connection& c, const IngestRequest& req,
     BatchQueue::Batch b;
     int64_t reported = 0;
     while (queue.Pop(&b)) {
-      if (b.rows == batch) {
-        RETURN_IF_ERROR(c.Exec(full_sql, b.params).status());
-      } else {
-        RETURN_IF_ERROR(c.Exec(insert_sql(b.rows), b.params).status());
-      }
+      RETURN_IF_ERROR(bulk->Add(b.params, b.rows));
       if (b.loaded - reported >= kProgressEvery) {
         reported = b.loaded;
         RETURN_IF_ERROR(
@@ -1002,9 +991,9 @@ Result<QualityReport> Ingest(db::Connection& c, const IngestRequest& req,
       }
     }
     RETURN_IF_ERROR(queue.error());
-    queue.Cancel();
-    converter.join();
-    join_on_exit.t = std::thread();  // joined: nothing left for the guard
+    converter.join();  // before reading what it counted
+    RETURN_IF_ERROR(bulk->Finish());
+    bulk.reset();
     if (loaded != a.rows)
       return Status::Conflict("El archivo cambió mientras se importaba; vuelva a intentarlo");
     rep.rows = loaded;
