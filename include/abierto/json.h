@@ -20,4 +20,9 @@ std::string JsonText(const boost::json::value& v);
 // Appends v's JSON text to *out.
 void AppendJson(const boost::json::value& v, std::string* out);
 
+// What page handlers read out of an action's result: a string as it is, an integer in decimal
+// and anything else as ""; a number as a double (an integer converted) and anything else as 0.
+std::string JsonStr(const boost::json::value& v);
+double JsonNum(const boost::json::value& v);
+
 }  // namespace abierto

@@ -127,6 +127,18 @@ void AppendJson(const json::value& v, std::string* out) {
   }
 }
 
+std::string JsonStr(const json::value& v) {
+  if (v.is_string()) return std::string(v.get_string());
+  if (v.is_int64()) return std::to_string(v.get_int64());
+  return "";
+}
+
+double JsonNum(const json::value& v) {
+  if (v.is_double()) return v.get_double();
+  if (v.is_int64()) return static_cast<double>(v.get_int64());
+  return 0;
+}
+
 std::string JsonText(const json::value& v) {
   std::string out;
   AppendJson(v, &out);

@@ -20,12 +20,6 @@ using web::RequestContext;
 
 namespace {
 
-std::string Str(const json::value& v) {
-  if (v.is_string()) return std::string(v.get_string());
-  if (v.is_int64()) return std::to_string(v.get_int64());
-  return "";
-}
-
 std::string HumanSize(int64_t bytes) {
   char buf[32];
   if (bytes >= 1 << 20)
@@ -44,30 +38,30 @@ bool IsStaff(const RequestContext& ctx) {
 
 // Template-friendly additions to a package dict.
 void Decorate(RequestContext& ctx, json::object& p) {
-  p["notes_html"] = markdown::ToHtml(Str(p["notes"]));
-  std::string plain = markdown::ToPlainText(Str(p["notes"]));
+  p["notes_html"] = markdown::ToHtml(JsonStr(p["notes"]));
+  std::string plain = markdown::ToPlainText(JsonStr(p["notes"]));
   if (plain.size() > 240) {
     size_t cut = plain.rfind(' ', 240);
     plain = plain.substr(0, cut == std::string::npos ? 240 : cut) + "…";
   }
   p["summary"] = plain;
-  p["modified_label"] = text::FormatDate(Str(p["metadata_modified"]).substr(0, 10), ctx.lang);
-  p["created_label"] = text::FormatDate(Str(p["metadata_created"]).substr(0, 10), ctx.lang);
-  p["draft"] = Str(p["state"]) == "draft";
+  p["modified_label"] = text::FormatDate(JsonStr(p["metadata_modified"]).substr(0, 10), ctx.lang);
+  p["created_label"] = text::FormatDate(JsonStr(p["metadata_created"]).substr(0, 10), ctx.lang);
+  p["draft"] = JsonStr(p["state"]) == "draft";
   json::array formats;
   for (auto& rv : p["resources"].as_array()) {
     json::object& r = rv.as_object();
-    std::string f = Str(r["format"]);
+    std::string f = JsonStr(r["format"]);
     bool seen = false;
-    for (auto& x : formats) seen = seen || Str(x) == f;
+    for (auto& x : formats) seen = seen || JsonStr(x) == f;
     if (!f.empty() && !seen) formats.push_back(json::value(f));
     if (r["size"].is_int64()) r["size_label"] = HumanSize(r["size"].as_int64());
-    r["is_link"] = Str(r["url_type"]) != "upload";
+    r["is_link"] = JsonStr(r["url_type"]) != "upload";
     r["dataset_name"] = p["name"];
   }
   p["formats"] = std::move(formats);
-  if (!Str(p["frequency"]).empty())
-    p["frequency_label"] = ctx.T("datos.freq." + Str(p["frequency"]));
+  if (!JsonStr(p["frequency"]).empty())
+    p["frequency_label"] = ctx.T("datos.freq." + JsonStr(p["frequency"]));
 }
 
 // ---- catalog ------------------------------------------------------------------------------------
@@ -127,9 +121,9 @@ http::Response Home(RequestContext& ctx) {
     json::array items;
     for (auto& iv : res["search_facets"].as_object()[f].as_object()["items"].as_array()) {
       json::object it = iv.as_object();
-      bool on = ctx.Query(f) == Str(it["name"]);
+      bool on = ctx.Query(f) == JsonStr(it["name"]);
       it["active"] = on;
-      it["url"] = link_with(f, on ? "" : Str(it["name"]));
+      it["url"] = link_with(f, on ? "" : JsonStr(it["name"]));
       items.push_back(std::move(it));
     }
     if (!items.empty())
@@ -170,7 +164,7 @@ http::Response DatasetPage(RequestContext& ctx) {
   if (!r.ok()) return ctx.Error(r.status());
   json::object p = r->as_object();
   // Counted on every view of the page, so the page is not cached (it is cheap to build).
-  CountView(ctx.db, Str(p["id"]));
+  CountView(ctx.db, JsonStr(p["id"]));
   json::object jsonld = SchemaOrgDataset(p, ctx.app.config().site_url);
   Decorate(ctx, p);
   json::object view{{"p", p},
@@ -179,22 +173,22 @@ http::Response DatasetPage(RequestContext& ctx) {
                     {"downloads", p["downloads"]},
                     {"staff", IsStaff(ctx) && !p["managed"].as_bool()},
                     {"csrf", ctx.FormToken()}};
-  return ctx.Page("datos_dataset", std::move(view), Str(p["title"]));
+  return ctx.Page("datos_dataset", std::move(view), JsonStr(p["title"]));
 }
 
 http::Response ResourcePage(RequestContext& ctx) {
   auto r = ctx.Run("datos.resource.show", json::object{{"id", ctx.Param("rid")}});
   if (!r.ok()) return ctx.Error(r.status());
   json::object o = r->as_object();
-  if (Str(o["package_name"]) != ctx.Param("name"))
+  if (JsonStr(o["package_name"]) != ctx.Param("name"))
     return ctx.Error(Status::NotFound("El recurso no existe"));
   auto p = ctx.Run("datos.package.show", json::object{{"id", ctx.Param("name")}});
   if (!p.ok()) return ctx.Error(p.status());
   for (auto& vv : o["versions"].as_array()) {
     json::object& v = vv.as_object();
     v["size_label"] = HumanSize(v["size"].as_int64());
-    v["created_label"] = text::FormatDate(Str(v["created"]).substr(0, 10), ctx.lang);
-    v["processing"] = Str(v["status"]) == "procesando";
+    v["created_label"] = text::FormatDate(JsonStr(v["created"]).substr(0, 10), ctx.lang);
+    v["processing"] = JsonStr(v["status"]) == "procesando";
   }
   if (o["size"].is_int64()) o["size_label"] = HumanSize(o["size"].as_int64());
   const bool staff = IsStaff(ctx) && !p->as_object()["managed"].as_bool();
@@ -206,20 +200,20 @@ http::Response ResourcePage(RequestContext& ctx) {
                     {"csrf", staff ? ctx.FormToken() : std::string()}};
   // The current version's quality report, when it went through the datastore.
   for (auto& vv : o["versions"].as_array())
-    if (Str(vv.as_object()["status"]) == "activa" && vv.as_object().contains("quality")) {
+    if (JsonStr(vv.as_object()["status"]) == "activa" && vv.as_object().contains("quality")) {
       json::object q = vv.as_object()["quality"].as_object();
       q["column_count"] = static_cast<int64_t>(q["columns"].as_array().size());
       q["has_warnings"] = !q["warnings"].as_array().empty();
       for (auto& cv : q["columns"].as_array()) {  // the type in the page's language
         json::object& col = cv.as_object();
-        col["type_label"] = ctx.T(std::string("datos_pv_type_") + CkanType(Str(col["type"])));
+        col["type_label"] = ctx.T(std::string("datos_pv_type_") + CkanType(JsonStr(col["type"])));
       }
       view["quality"] = std::move(q);
       break;
     }
-  view["is_link"] = Str(o["url_type"]) != "upload";
+  view["is_link"] = JsonStr(o["url_type"]) != "upload";
   // A GeoJSON file is drawn on a map straight from its download address.
-  if (Str(o["format"]) == "GeoJSON" && !Str(o["url"]).empty()) {
+  if (JsonStr(o["format"]) == "GeoJSON" && !JsonStr(o["url"]).empty()) {
     json::object map = web::MapView("mapa-recurso", ctx.T("datos_map_label"));
     map["src"] = o["url"];
     view["map"] = std::move(map);
@@ -229,7 +223,7 @@ http::Response ResourcePage(RequestContext& ctx) {
   if (o["datastore_active"].is_bool() && o["datastore_active"].as_bool())
     status = AddDatastorePreview(ctx, o, view);
   ctx.cacheable = true;
-  return ctx.Page("datos_resource", std::move(view), Str(o["name"]), status);
+  return ctx.Page("datos_resource", std::move(view), JsonStr(o["name"]), status);
 }
 
 http::Response Download(RequestContext& ctx, int64_t version) {
@@ -237,20 +231,20 @@ http::Response Download(RequestContext& ctx, int64_t version) {
       ctx.Run("datos.resource.file", json::object{{"id", ctx.Param("rid")}, {"version", version}});
   if (!r.ok()) return ctx.Error(r.status());
   json::object& f = r->as_object();
-  const std::string sha = Str(f["sha256"]);
+  const std::string sha = JsonStr(f["sha256"]);
   auto chunks = BlobChunks(ctx.db, sha);
   if (!chunks.ok()) return ctx.Error(chunks.status());
   if (*chunks == 0) return ctx.Error(Status::NotFound("El archivo no existe"));
-  CountDownload(ctx.db, Str(f["dataset_uid"]));
+  CountDownload(ctx.db, JsonStr(f["dataset_uid"]));
   if (*chunks == 1) {  // up to 1 MiB: one body, with its Content-Length
     auto data = ReadBlobChunk(ctx.db, sha, 0);
     if (!data.ok()) return ctx.Error(data.status());
-    return ctx.Download(std::move(*data), Str(f["mimetype"]), Str(f["filename"]));
+    return ctx.Download(std::move(*data), JsonStr(f["mimetype"]), JsonStr(f["filename"]));
   }
   // Larger files go out one stored chunk at a time, read on the worker that sends it: a file of
   // hundreds of MB loaded from the command line costs 1 MiB per download, not its size. Stored
   // files never change (they are addressed by their hash), so the pieces belong together.
-  http::Response resp = ctx.Download("", Str(f["mimetype"]), Str(f["filename"]));
+  http::Response resp = ctx.Download("", JsonStr(f["mimetype"]), JsonStr(f["filename"]));
   resp.stream = [app = &ctx.app, sha, n = *chunks,
                  next = std::make_shared<int64_t>(0)](std::string* out) {
     auto conn = app->ThreadConnection();
@@ -291,7 +285,7 @@ http::Response AddResource(RequestContext& ctx) {
   auto r = ctx.Run("datos.resource.create", *in);
   if (!r.ok()) return ctx.Error(r.status());
   if (r->as_object().contains("job_id"))
-    return ctx.Redirect("/datos/trabajos/" + Str(r->as_object()["job_id"]));
+    return ctx.Redirect("/datos/trabajos/" + JsonStr(r->as_object()["job_id"]));
   return ctx.Redirect("/datos/conjunto/" + ctx.Param("name"));
 }
 
@@ -302,7 +296,7 @@ http::Response NewVersion(RequestContext& ctx) {
   auto r = ctx.Run("datos.resource.upload", *in);
   if (!r.ok()) return ctx.Error(r.status());
   if (r->as_object().contains("job_id"))
-    return ctx.Redirect("/datos/trabajos/" + Str(r->as_object()["job_id"]));
+    return ctx.Redirect("/datos/trabajos/" + JsonStr(r->as_object()["job_id"]));
   return ctx.Redirect("/datos/conjunto/" + ctx.Param("name") + "/recurso/" + ctx.Param("rid"));
 }
 
@@ -311,7 +305,7 @@ http::Response JobPage(RequestContext& ctx) {
   if (!r.ok()) return ctx.Error(r.status());
   json::object j = r->as_object();
   if (ctx.IsApi() || ctx.Query("formato") == "json") return ctx.Json(j);
-  std::string st = Str(j["status"]);
+  std::string st = JsonStr(j["status"]);
   bool running = st == "pendiente" || st == "ejecutando";
   double progress = j.contains("progress") ? j["progress"].as_double() : 0;
   json::object view{{"j", j},
@@ -346,7 +340,7 @@ http::Response NamedPage(RequestContext& ctx, bool org) {
                    json::object{{"id", ctx.Param("name")}, {"include_datasets", true}});
   if (!r.ok()) return ctx.Error(r.status());
   json::object o = r->as_object();
-  o["description_html"] = markdown::ToHtml(Str(o["description"]));
+  o["description_html"] = markdown::ToHtml(JsonStr(o["description"]));
   json::array ds;
   for (auto& v : o["packages"].as_array()) {
     json::object p = v.as_object();
@@ -359,7 +353,7 @@ http::Response NamedPage(RequestContext& ctx, bool org) {
                     {"base", org ? "/datos/organizaciones" : "/datos/temas"},
                     {"heading", ctx.T(org ? "datos_orgs" : "datos_groups")}};
   ctx.cacheable = true;
-  return ctx.Page("datos_named", std::move(view), Str(o["title"]));
+  return ctx.Page("datos_named", std::move(view), JsonStr(o["title"]));
 }
 
 // ---- policy and requests --------------------------------------------------------------------
@@ -370,11 +364,11 @@ http::Response PolicyPage(RequestContext& ctx) {
   json::object& p = r->as_object();
   json::object view{
       {"title", p["title"]},
-      {"body_html", markdown::ToHtml(Str(p["body"]))},
-      {"updated", text::FormatDate(Str(p["updated_at"]).substr(0, 10), ctx.lang)},
+      {"body_html", markdown::ToHtml(JsonStr(p["body"]))},
+      {"updated", text::FormatDate(JsonStr(p["updated_at"]).substr(0, 10), ctx.lang)},
       {"editor", ctx.who.role == Role::kSecretariado || ctx.who.role == Role::kAdmin}};
   ctx.cacheable = true;
-  return ctx.Page("datos_policy", std::move(view), Str(p["title"]));
+  return ctx.Page("datos_policy", std::move(view), JsonStr(p["title"]));
 }
 
 http::Response RequestsPage(RequestContext& ctx, const Status& error = Status::Ok(),
@@ -384,8 +378,8 @@ http::Response RequestsPage(RequestContext& ctx, const Status& error = Status::O
   json::array items;
   for (auto& v : r->as_array()) {
     json::object o = v.as_object();
-    o["status_label"] = ctx.T("datos.request." + Str(o["status"]));
-    o["created_label"] = text::FormatDate(Str(o["created_at"]).substr(0, 10), ctx.lang);
+    o["status_label"] = ctx.T("datos.request." + JsonStr(o["status"]));
+    o["created_label"] = text::FormatDate(JsonStr(o["created_at"]).substr(0, 10), ctx.lang);
     items.push_back(std::move(o));
   }
   json::object view{{"items", std::move(items)},

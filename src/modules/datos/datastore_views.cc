@@ -30,12 +30,6 @@ constexpr int64_t kChartPoints = 50;
 constexpr int64_t kExportFirstRows = 1000;
 constexpr int64_t kExportMaxRows = 16000;
 
-std::string Str(const json::value& v) {
-  if (v.is_string()) return std::string(v.get_string());
-  if (v.is_int64()) return std::to_string(v.get_int64());
-  return "";
-}
-
 bool Blank(std::string_view s) { return s.find_first_not_of(" \t\r\n") == std::string_view::npos; }
 
 // A cell as text: integers as written, decimals in the fewest digits that read back exactly, in
@@ -156,7 +150,8 @@ Result<json::object> RouteResource(RequestContext& ctx) {
   ASSIGN_OR_RETURN(json::value r,
                    ctx.Run("datos.resource.show", json::object{{"id", ctx.Param("rid")}}));
   json::object& o = r.as_object();
-  if (Str(o["package_name"]) != ctx.Param("name")) return Status::NotFound("El recurso no existe");
+  if (JsonStr(o["package_name"]) != ctx.Param("name"))
+    return Status::NotFound("El recurso no existe");
   return std::move(o);
 }
 
@@ -199,7 +194,7 @@ Status AddChart(RequestContext& ctx, const std::string& resource_id, const Param
       if (col.id == id) return col.label;
     return id;
   };
-  const std::string agg = Str(c["aggregation"]);
+  const std::string agg = JsonStr(c["aggregation"]);
   const std::string x_label = label_of(p.x), y_label = label_of(p.y);
   std::string title = Fill(ctx.T("datos_pv_title_" + agg), {{"{x}", x_label}, {"{y}", y_label}});
   std::vector<svg::Datum> data;
@@ -334,7 +329,7 @@ http::Response RowsCsv(RequestContext& ctx) {
   auto e = std::make_shared<CsvExport>(CsvExport{&ctx.app, std::move(*cursor), {}, true});
   for (const SearchField& f : e->cursor.fields())
     e->headers.push_back(f.label.empty() ? f.id : f.label);
-  if (ctx.req.method == "GET") CountDownload(ctx.db, Str(resource->at("package_id")));
+  if (ctx.req.method == "GET") CountDownload(ctx.db, JsonStr(resource->at("package_id")));
   http::Response r = ctx.Download("", "text/csv; charset=utf-8", ctx.Param("name") + "-filas.csv");
   r.stream = [e](std::string* out) { return NextCsvPiece(*e, out); };
   return r;
@@ -366,7 +361,7 @@ http::Response PointsJson(RequestContext& ctx) {
 // ---- the preview on the resource page ----------------------------------------------------------
 
 int AddDatastorePreview(RequestContext& ctx, const json::object& resource, json::object& view) {
-  const std::string rid = Str(resource.at("id"));
+  const std::string rid = JsonStr(resource.at("id"));
   const std::string base = ResourceBase(ctx);
   Params p = ReadParams(ctx);
   json::object pv{{"action", base},
@@ -412,12 +407,12 @@ int AddDatastorePreview(RequestContext& ctx, const json::object& resource, json:
   std::vector<Column> columns;
   for (const auto& fv : res["fields"].as_array()) {
     const json::object& f = fv.as_object();
-    std::string id = Str(f.at("id"));
+    std::string id = JsonStr(f.at("id"));
     if (id == "_id") continue;
     std::string label = id;
     if (const json::value* info = f.if_contains("info"))
-      if (const json::value* l = info->as_object().if_contains("label")) label = Str(*l);
-    columns.push_back({id, label, Str(f.at("type"))});
+      if (const json::value* l = info->as_object().if_contains("label")) label = JsonStr(*l);
+    columns.push_back({id, label, JsonStr(f.at("type"))});
   }
 
   // Headers: a link that sorts by the column (ascending first, then the other way), and the
@@ -467,14 +462,14 @@ int AddDatastorePreview(RequestContext& ctx, const json::object& resource, json:
       json::array cells;
       std::string id;
       for (const auto& fv : fields) {
-        std::string fid = Str(fv.as_object().at("id"));
+        std::string fid = JsonStr(fv.as_object().at("id"));
         const json::value* v = rec.if_contains(fid);
         std::string t = v ? CellText(*v) : "";
         if (fid == "_id") {
           id = t;
           continue;
         }
-        std::string type = Str(fv.as_object().at("type"));
+        std::string type = JsonStr(fv.as_object().at("type"));
         cells.push_back(json::object{{"v", t}, {"num", type == "int" || type == "numeric"}});
       }
       out_rows.push_back(json::object{{"id", id}, {"cells", std::move(cells)}});

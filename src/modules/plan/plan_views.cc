@@ -22,19 +22,14 @@ std::string Str(const json::value& v) {
   if (v.is_string()) return std::string(v.get_string());
   return "";
 }
-double Num(const json::value& v) {
-  if (v.is_double()) return v.get_double();
-  if (v.is_int64()) return static_cast<double>(v.get_int64());
-  return 0;
-}
 
-std::string Pct(const json::value& v) { return text::FormatPercent(Num(v), 1); }
+std::string Pct(const json::value& v) { return text::FormatPercent(JsonNum(v), 1); }
 
 // Adds human-formatted copies of a progress/expected pair for templates.
 void DecorateProgress(json::object& o) {
   o["progress_label"] = Pct(o["progress"]);
   o["expected_label"] = Pct(o["expected"]);
-  o["progress_width"] = std::to_string(static_cast<int>(std::round(Num(o["progress"]))));
+  o["progress_width"] = std::to_string(static_cast<int>(std::round(JsonNum(o["progress"]))));
 }
 
 json::array IndicatorCards(const json::object& ind, std::string_view lang) {
@@ -46,7 +41,7 @@ json::array IndicatorCards(const json::object& ind, std::string_view lang) {
         json::object{{"key", k},
                      {"name", lang == "en" ? i.at("name_en") : i.at("name")},
                      {"formula", lang == "en" ? i.at("formula_en") : i.at("formula")},
-                     {"value", rated ? json::value(text::FormatNumber(Num(i.at("value")), 1))
+                     {"value", rated ? json::value(text::FormatNumber(JsonNum(i.at("value")), 1))
                                      : json::value("—")},
                      {"rated", rated}});
   }
@@ -116,7 +111,7 @@ http::Response Dashboard(RequestContext& ctx) {
   }
   std::vector<svg::BarItem> bar_items;
   for (auto& b : bars)
-    bar_items.push_back({Str(b.at("label")), Num(b.at("value")), Str(b.at("fill")), ""});
+    bar_items.push_back({Str(b.at("label")), JsonNum(b.at("value")), Str(b.at("fill")), ""});
   svg::ChartOptions opt;
   opt.lang = lang;
   json::array milestones;
@@ -184,16 +179,16 @@ http::Response CommitmentPage(RequestContext& ctx) {
     DecorateProgress(a);
     a["due_label"] = text::FormatDate(Str(a["due_date"]), lang);
     json::object& ind = a["indicator"].as_object();
-    a["baseline_label"] = text::FormatNumber(Num(ind["baseline"]), 2);
-    a["target_label"] = text::FormatNumber(Num(ind["target"]), 2);
-    a["goal_label"] = text::FormatNumber(Num(a["goal"].as_object()["value"]), 2) + " " +
+    a["baseline_label"] = text::FormatNumber(JsonNum(ind["baseline"]), 2);
+    a["target_label"] = text::FormatNumber(JsonNum(ind["target"]), 2);
+    a["goal_label"] = text::FormatNumber(JsonNum(a["goal"].as_object()["value"]), 2) + " " +
                       Str(a["goal"].as_object()["unit"]);
     a["frequency_label"] = ctx.T("choice." + Str(ind["frequency"]));
     for (auto& rv : a["reports"].as_array()) {
       json::object rep = rv.as_object();
       rep["date_label"] = text::FormatDate(Str(rep["reported_on"]), lang);
       rep["action"] = a["action"];
-      rep["value_label"] = text::FormatNumber(Num(rep["value"]), 2);
+      rep["value_label"] = text::FormatNumber(JsonNum(rep["value"]), 2);
       evidence.push_back(std::move(rep));
     }
   }
@@ -206,8 +201,8 @@ http::Response CommitmentPage(RequestContext& ctx) {
   for (auto& pv : c["timeline"].as_array()) {
     const json::object& pt = pv.as_object();
     xs.push_back(Str(pt.at("date")));
-    expected.points.push_back({Str(pt.at("date")), Num(pt.at("expected"))});
-    validated.points.push_back({Str(pt.at("date")), Num(pt.at("progress"))});
+    expected.points.push_back({Str(pt.at("date")), JsonNum(pt.at("expected"))});
+    validated.points.push_back({Str(pt.at("date")), JsonNum(pt.at("progress"))});
   }
   svg::ChartOptions opt;
   opt.lang = lang;
@@ -242,7 +237,7 @@ http::Response CommitmentPage(RequestContext& ctx) {
                     {"ogp", ogp},
                     {"period", text::FormatDate(Str(c["start_date"]), lang) + " – " +
                                    text::FormatDate(Str(c["end_date"]), lang)},
-                    {"budget", text::FormatMxn(Num(sus.at("budget_assigned")), lang)},
+                    {"budget", text::FormatMxn(JsonNum(sus.at("budget_assigned")), lang)},
                     {"ambition_label", ctx.T("choice." + Str(c["ambition"].as_object()["rating"]))},
                     {"indicators", IndicatorCards(c["indicators"].as_object(), lang)},
                     {"chart", svg::LineChart(ctx.T("chart.timeline"), ctx.T("chart.timeline_desc"),
@@ -294,18 +289,18 @@ exporter::Table MatrixTable(const json::object& p) {
                           Str(c.at("objective")),
                           Str(a.at("action")),
                           Str(a.at("responsible")),
-                          Num(a.at("goal").as_object().at("value")),
+                          JsonNum(a.at("goal").as_object().at("value")),
                           Str(a.at("goal").as_object().at("unit")),
                           Str(ind.at("name")),
                           Str(ind.at("method")),
-                          Num(ind.at("baseline")),
-                          Num(ind.at("target")),
+                          JsonNum(ind.at("baseline")),
+                          JsonNum(ind.at("target")),
                           Str(ind.at("frequency")),
                           Str(a.at("verification")),
                           Str(a.at("due_date")),
-                          Num(a.at("weight")),
-                          Num(a.at("progress")),
-                          Num(a.at("expected")),
+                          JsonNum(a.at("weight")),
+                          JsonNum(a.at("progress")),
+                          JsonNum(a.at("expected")),
                           Str(a.at("state").as_object().at("key")),
                           c.at("example").as_bool() ? "si" : "no"});
       }
@@ -326,7 +321,7 @@ exporter::Table ProgressTable(const json::object& p, const std::string& site) {
           std::string ev = Str(r.at("evidence_url"));
           if (const json::value* f = r.if_contains("evidence_file")) ev = site + Str(f->at("url"));
           t.rows.push_back({r.at("id").as_int64(), Str(r.at("reported_on")), Str(cv.at("code")),
-                            Str(cv.at("title")), Str(av.at("action")), Num(r.at("value")),
+                            Str(cv.at("title")), Str(av.at("action")), JsonNum(r.at("value")),
                             Str(r.at("narrative")), ev, Str(r.at("validated_at")),
                             r.at("example").as_bool() ? "si" : "no"});
         }
@@ -417,7 +412,7 @@ http::Response Panel(RequestContext& ctx) {
     for (auto& pv : view["pending"].as_array()) {
       json::object& p = pv.as_object();
       p["date_label"] = text::FormatDate(Str(p["reported_on"]), ctx.lang);
-      p["value_label"] = text::FormatNumber(Num(p["value"]), 2);
+      p["value_label"] = text::FormatNumber(JsonNum(p["value"]), 2);
     }
   if (view.contains("my_actions"))
     for (auto& av : view["my_actions"].as_array()) {

@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "abierto/export.h"
+#include "abierto/json.h"
 #include "abierto/text.h"
 #include "abierto/web.h"
 #include "modules/presupuesto/presupuesto.h"
@@ -19,35 +20,25 @@ using web::RequestContext;
 
 namespace {
 
-std::string Str(const json::value& v) {
-  if (v.is_string()) return std::string(v.get_string());
-  if (v.is_int64()) return std::to_string(v.get_int64());
-  return "";
-}
-double Num(const json::value& v) {
-  if (v.is_double()) return v.get_double();
-  if (v.is_int64()) return static_cast<double>(v.get_int64());
-  return 0;
-}
-
 const char* kPhases[] = {"registro", "revision", "votacion", "resultados", "ejecucion"};
 
 // The phases as a timeline: done, current or upcoming.
 json::array PhaseSteps(RequestContext& ctx, const json::object& p) {
-  std::string phase = Str(p.at("phase"));
+  std::string phase = JsonStr(p.at("phase"));
   int current = -1;
   for (int i = 0; i < 5; ++i)
     if (phase == kPhases[i]) current = i;
   std::string l = ctx.lang;
-  std::string dates[] = {
-      text::FormatDate(Str(p.at("proposals_from")), l) + " – " +
-          text::FormatDate(Str(p.at("proposals_to")), l),
-      text::FormatDate(Str(p.at("proposals_to")), l) + " – " +
-          text::FormatDate(Str(p.at("voting_from")), l),
-      text::FormatDate(Str(p.at("voting_from")), l) + " – " +
-          text::FormatDate(Str(p.at("voting_to")), l),
-      text::FormatDate(Str(p.at("voting_to")), l),
-      Str(p.at("execution_from")).empty() ? "" : text::FormatDate(Str(p.at("execution_from")), l)};
+  std::string dates[] = {text::FormatDate(JsonStr(p.at("proposals_from")), l) + " – " +
+                             text::FormatDate(JsonStr(p.at("proposals_to")), l),
+                         text::FormatDate(JsonStr(p.at("proposals_to")), l) + " – " +
+                             text::FormatDate(JsonStr(p.at("voting_from")), l),
+                         text::FormatDate(JsonStr(p.at("voting_from")), l) + " – " +
+                             text::FormatDate(JsonStr(p.at("voting_to")), l),
+                         text::FormatDate(JsonStr(p.at("voting_to")), l),
+                         JsonStr(p.at("execution_from")).empty()
+                             ? ""
+                             : text::FormatDate(JsonStr(p.at("execution_from")), l)};
   json::array out;
   for (int i = 0; i < 5; ++i)
     out.push_back(json::object{{"label", ctx.T(std::string("pp.phase.") + kPhases[i])},
@@ -58,15 +49,15 @@ json::array PhaseSteps(RequestContext& ctx, const json::object& p) {
 }
 
 void DecorateProject(RequestContext& ctx, json::object& p) {
-  p["cost_label"] = text::FormatMxn(Num(p["cost"]), ctx.lang);
-  std::string status = Str(p["status"]);
+  p["cost_label"] = text::FormatMxn(JsonNum(p["cost"]), ctx.lang);
+  std::string status = JsonStr(p["status"]);
   if (p["selected"].is_bool() && p["selected"].as_bool()) status = "ganador";
   p["status_key"] = status;
   p["status_label"] = ctx.T("pp.status." + status);
   if (!p["lat"].is_null()) {
     char buf[160];
     snprintf(buf, sizeof buf, "https://www.openstreetmap.org/?mlat=%.6f&mlon=%.6f#map=17/%.6f/%.6f",
-             Num(p["lat"]), Num(p["lng"]), Num(p["lat"]), Num(p["lng"]));
+             JsonNum(p["lat"]), JsonNum(p["lng"]), JsonNum(p["lat"]), JsonNum(p["lng"]));
     p["map_url"] = buf;
   }
 }
@@ -99,12 +90,12 @@ http::Response Home(RequestContext& ctx) {
   json::array list;
   for (auto& v : r->as_array()) {
     json::object p = v.as_object();
-    p["phase_label"] = ctx.T("pp.phase." + Str(p["phase"]));
-    p["budget_label"] = text::FormatMxn(Num(p["budget"]), ctx.lang);
-    p["voting"] = Str(p["phase"]) == "votacion";
-    if (Str(p["phase"]) == "registro")
+    p["phase_label"] = ctx.T("pp.phase." + JsonStr(p["phase"]));
+    p["budget_label"] = text::FormatMxn(JsonNum(p["budget"]), ctx.lang);
+    p["voting"] = JsonStr(p["phase"]) == "votacion";
+    if (JsonStr(p["phase"]) == "registro")
       p["propose_url"] =
-          FormLink("pp.proposal.create", "process_id=" + Str(p["id"]), "/presupuesto");
+          FormLink("pp.proposal.create", "process_id=" + JsonStr(p["id"]), "/presupuesto");
     list.push_back(std::move(p));
   }
   json::object view{{"processes", list}, {"done", DoneMessage(ctx)}};
@@ -140,8 +131,8 @@ Result<json::value> FilteredProjects(RequestContext& ctx, const std::string& pro
 
 // A line under the title in a map popup: zone, status and cost.
 std::string PopupDetail(const json::object& p) {
-  return Str(p.at("zone").at("name")) + " · " + Str(p.at("status_label")) + " · " +
-         Str(p.at("cost_label"));
+  return JsonStr(p.at("zone").at("name")) + " · " + JsonStr(p.at("status_label")) + " · " +
+         JsonStr(p.at("cost_label"));
 }
 
 http::Response ProcessPage(RequestContext& ctx) {
@@ -159,33 +150,33 @@ http::Response ProcessPage(RequestContext& ctx) {
     located = located || o.contains("map_url");
     projects.push_back(std::move(o));
   }
-  bool results = Str(p["phase"]) == "resultados" || Str(p["phase"]) == "ejecucion";
+  bool results = JsonStr(p["phase"]) == "resultados" || JsonStr(p["phase"]) == "ejecucion";
   json::array zone_opts, cat_opts, status_opts;
-  std::string back = "/presupuesto/" + Str(p["slug"]);
+  std::string back = "/presupuesto/" + JsonStr(p["slug"]);
   bool office = IsOffice(ctx);
   for (auto& zv : p["zones"].as_array()) {
     json::object& z = zv.as_object();
-    z["budget_label"] = text::FormatMxn(Num(z["budget"]), ctx.lang);
-    z["rule_label"] = ctx.T("pp.rule." + Str(z["vote_rule"]));
+    z["budget_label"] = text::FormatMxn(JsonNum(z["budget"]), ctx.lang);
+    z["rule_label"] = ctx.T("pp.rule." + JsonStr(z["vote_rule"]));
     z["results"] = results;
-    if (office) z["edit_url"] = FormLink("pp.zone.update", "id=" + Str(z["id"]), back);
-    zone_opts.push_back(json::object{{"value", Str(z["id"])},
+    if (office) z["edit_url"] = FormLink("pp.zone.update", "id=" + JsonStr(z["id"]), back);
+    zone_opts.push_back(json::object{{"value", JsonStr(z["id"])},
                                      {"label", z["name"]},
-                                     {"selected", Str(z["id"]) == ctx.Query("zona")}});
+                                     {"selected", JsonStr(z["id"]) == ctx.Query("zona")}});
   }
   for (auto& cv : p["categories"].as_array())
-    cat_opts.push_back(json::object{{"value", Str(cv.at("id"))},
+    cat_opts.push_back(json::object{{"value", JsonStr(cv.at("id"))},
                                     {"label", cv.at("name")},
-                                    {"selected", Str(cv.at("id")) == ctx.Query("categoria")}});
+                                    {"selected", JsonStr(cv.at("id")) == ctx.Query("categoria")}});
   for (const char* s : {"registrado", "viable", "no_viable", "ganador"})
     status_opts.push_back(json::object{{"value", s},
                                        {"label", ctx.T(std::string("pp.status.") + s)},
                                        {"selected", ctx.Query("estado") == s}});
   json::object view{{"p", p},
-                    {"phase_label", ctx.T("pp.phase." + Str(p["phase"]))},
-                    {"budget_label", text::FormatMxn(Num(p["budget"]), ctx.lang)},
+                    {"phase_label", ctx.T("pp.phase." + JsonStr(p["phase"]))},
+                    {"budget_label", text::FormatMxn(JsonNum(p["budget"]), ctx.lang)},
                     {"steps", PhaseSteps(ctx, p)},
-                    {"voting", Str(p["phase"]) == "votacion"},
+                    {"voting", JsonStr(p["phase"]) == "votacion"},
                     {"results", results},
                     {"projects", projects},
                     {"shown", projects.size()},
@@ -198,22 +189,22 @@ http::Response ProcessPage(RequestContext& ctx) {
                     {"office", office},
                     {"done", DoneMessage(ctx)}};
   if (office) {
-    view["edit_url"] = FormLink("pp.process.update", "id=" + Str(p["id"]), back);
-    view["add_zone_url"] = FormLink("pp.zone.create", "process_id=" + Str(p["id"]), back);
+    view["edit_url"] = FormLink("pp.process.update", "id=" + JsonStr(p["id"]), back);
+    view["add_zone_url"] = FormLink("pp.zone.create", "process_id=" + JsonStr(p["id"]), back);
   }
-  if (Str(p["phase"]) == "registro")
-    view["propose_url"] = FormLink("pp.proposal.create", "process_id=" + Str(p["id"]), back);
+  if (JsonStr(p["phase"]) == "registro")
+    view["propose_url"] = FormLink("pp.proposal.create", "process_id=" + JsonStr(p["id"]), back);
   if (located) {
     // The same filters, as GeoJSON: the map shows what the list shows.
     json::object map = web::MapView("mapa-proyectos", ctx.T("pp_map_label"));
-    map["src"] = "/presupuesto/" + Str(p["slug"]) + "/proyectos.geojson" +
+    map["src"] = "/presupuesto/" + JsonStr(p["slug"]) + "/proyectos.geojson" +
                  (ctx.req.query.empty() ? "" : "?" + ctx.req.query);
     map["cluster_label"] = ctx.T("pp_projects_word");
     view["map"] = std::move(map);
     view["uses_map"] = true;
   }
   ctx.cacheable = true;
-  return ctx.Page("pp_process", std::move(view), Str(p["title"]));
+  return ctx.Page("pp_process", std::move(view), JsonStr(p["title"]));
 }
 
 http::Response ProjectPage(RequestContext& ctx) {
@@ -229,31 +220,32 @@ http::Response ProjectPage(RequestContext& ctx) {
                                     {"label", std::move(label)},
                                     {"detail", std::move(detail)}});
   };
-  if (!Str(p["submitted_on"]).empty()) add(Str(p["submitted_on"]), ctx.T("pp.tl.submitted"), "");
+  if (!JsonStr(p["submitted_on"]).empty())
+    add(JsonStr(p["submitted_on"]), ctx.T("pp.tl.submitted"), "");
   const json::object& rev = p["review"].as_object();
-  if (!Str(rev.at("reviewed_on")).empty())
-    add(Str(rev.at("reviewed_on")), ctx.T("pp.status." + Str(p["status"])),
+  if (!JsonStr(rev.at("reviewed_on")).empty())
+    add(JsonStr(rev.at("reviewed_on")), ctx.T("pp.status." + JsonStr(p["status"])),
         p["official_cost"].is_null()
             ? ""
-            : ctx.T("pp_official_cost") + ": " + text::FormatMxn(Num(p["official_cost"]), l));
-  std::string phase = Str(p["phase"]);
-  if (Str(p["status"]) == "viable") {
-    add(Str(p["voting_from"]), ctx.T("pp.phase.votacion"),
-        text::FormatDate(Str(p["voting_from"]), l) + " – " +
-            text::FormatDate(Str(p["voting_to"]), l));
+            : ctx.T("pp_official_cost") + ": " + text::FormatMxn(JsonNum(p["official_cost"]), l));
+  std::string phase = JsonStr(p["phase"]);
+  if (JsonStr(p["status"]) == "viable") {
+    add(JsonStr(p["voting_from"]), ctx.T("pp.phase.votacion"),
+        text::FormatDate(JsonStr(p["voting_from"]), l) + " – " +
+            text::FormatDate(JsonStr(p["voting_to"]), l));
     if (p["results_published"].as_bool())
-      add(Str(p["voting_to"]), ctx.T(p["selected"].as_bool() ? "pp.tl.won" : "pp.tl.lost"), "");
+      add(JsonStr(p["voting_to"]), ctx.T(p["selected"].as_bool() ? "pp.tl.won" : "pp.tl.lost"), "");
   }
   json::array execution;
   for (auto& ev : p["execution"].as_array()) {
     json::object e = ev.as_object();
-    e["date"] = text::FormatDate(Str(e["reported_on"]), l);
-    e["physical_label"] = text::FormatPercent(Num(e["physical_pct"]), 0);
-    e["financial_label"] = text::FormatPercent(Num(e["financial_pct"]), 0);
-    e["physical_width"] = static_cast<int64_t>(Num(e["physical_pct"]));
-    e["financial_width"] = static_cast<int64_t>(Num(e["financial_pct"]));
-    add(Str(e["reported_on"]), Str(e["milestone"]),
-        ctx.T("pp_physical") + " " + Str(e["physical_label"]));
+    e["date"] = text::FormatDate(JsonStr(e["reported_on"]), l);
+    e["physical_label"] = text::FormatPercent(JsonNum(e["physical_pct"]), 0);
+    e["financial_label"] = text::FormatPercent(JsonNum(e["financial_pct"]), 0);
+    e["physical_width"] = static_cast<int64_t>(JsonNum(e["physical_pct"]));
+    e["financial_width"] = static_cast<int64_t>(JsonNum(e["financial_pct"]));
+    add(JsonStr(e["reported_on"]), JsonStr(e["milestone"]),
+        ctx.T("pp_physical") + " " + JsonStr(e["physical_label"]));
     execution.push_back(std::move(e));
   }
   json::array review;
@@ -266,11 +258,11 @@ http::Response ProjectPage(RequestContext& ctx) {
   }
   // What the caller may do here, as the actions decide it (ProposalEditor, PhotoAdder in
   // pp_model.cc); the links only spare people a refusal.
-  std::string status = Str(p["status"]);
+  std::string status = JsonStr(p["status"]);
   bool mine = p["mine"].is_bool() && p["mine"].as_bool();
   bool staff = IsStaff(ctx);
   bool before_voting = phase == "registro" || phase == "revision";
-  std::string id = Str(p["id"]);
+  std::string id = JsonStr(p["id"]);
   std::string back = "/presupuesto/proyectos/" + id;
   json::array actions;
   auto link = [&](const char* label, std::string url) {
@@ -287,10 +279,11 @@ http::Response ProjectPage(RequestContext& ctx) {
   json::array gallery;
   for (auto& fv : p["photos"].as_array()) {
     json::object f = fv.as_object();
-    f["stage_label"] = ctx.T("pp.photo_stage." + Str(f["stage"]));
-    f["date"] = text::FormatDate(Str(f["added_on"]), l);
+    f["stage_label"] = ctx.T("pp.photo_stage." + JsonStr(f["stage"]));
+    f["date"] = text::FormatDate(JsonStr(f["added_on"]), l);
     // Photos sent with a proposal before captions were asked for have none.
-    if (Str(f["caption"]).empty()) f["caption"] = ctx.T("pp_photo_of") + " " + Str(p["title"]);
+    if (JsonStr(f["caption"]).empty())
+      f["caption"] = ctx.T("pp_photo_of") + " " + JsonStr(p["title"]);
     gallery.push_back(std::move(f));
   }
   bool can_submit = mine && status == "borrador" && phase == "registro";
@@ -309,7 +302,7 @@ http::Response ProjectPage(RequestContext& ctx) {
                     {"execution", execution},
                     {"latest", execution.empty() ? json::value(nullptr) : execution.back()},
                     {"has_votes", p.contains("votes")},
-                    {"estimated_label", text::FormatMxn(Num(p["estimated_cost"]), l)}};
+                    {"estimated_label", text::FormatMxn(JsonNum(p["estimated_cost"]), l)}};
   if (p.contains("map_url")) {
     // One point, embedded in the page: no second request for a single marker.
     json::object map = web::MapView("mapa-proyecto", ctx.T("pp_map_project_label"));
@@ -321,7 +314,7 @@ http::Response ProjectPage(RequestContext& ctx) {
     view["uses_map"] = true;
   }
   ctx.cacheable = true;
-  return ctx.Page("pp_project", std::move(view), Str(p["title"]));
+  return ctx.Page("pp_project", std::move(view), JsonStr(p["title"]));
 }
 
 // --- voting ------------------------------------------------------------------------------------
@@ -332,14 +325,14 @@ http::Response VotePage(RequestContext& ctx, const json::object& posted, const S
   if (!r.ok()) return ctx.Error(r.status());
   json::object& p = r->as_object();
   std::string zone = ctx.Query("zona");
-  if (const json::value* z = posted.if_contains("zone_id")) zone = Str(*z);
+  if (const json::value* z = posted.if_contains("zone_id")) zone = JsonStr(*z);
   json::array zones;
   json::object chosen;
   for (auto& zv : p["zones"].as_array()) {
     json::object z = zv.as_object();
-    z["selected"] = Str(z["id"]) == zone;
-    z["budget_label"] = text::FormatMxn(Num(z["budget"]), ctx.lang);
-    z["rule_label"] = ctx.T("pp.rule." + Str(z["vote_rule"]));
+    z["selected"] = JsonStr(z["id"]) == zone;
+    z["budget_label"] = text::FormatMxn(JsonNum(z["budget"]), ctx.lang);
+    z["rule_label"] = ctx.T("pp.rule." + JsonStr(z["vote_rule"]));
     if (z["selected"].as_bool()) chosen = z;
     zones.push_back(std::move(z));
   }
@@ -347,14 +340,14 @@ http::Response VotePage(RequestContext& ctx, const json::object& posted, const S
   if (!chosen.empty()) {
     auto list = ctx.Run(
         "pp.project.list",
-        json::object{{"process", key}, {"zone_id", Str(chosen["id"])}, {"status", "viable"}});
+        json::object{{"process", key}, {"zone_id", JsonStr(chosen["id"])}, {"status", "viable"}});
     if (!list.ok()) return ctx.Error(list.status());
     for (auto& v : list->as_array()) {
       json::object o = v.as_object();
       DecorateProject(ctx, o);
-      o["points"] = Str(chosen["vote_rule"]) == "puntos";
-      std::string field = "p_" + Str(o["id"]);
-      if (const json::value* pv = posted.if_contains(field)) o["value"] = Str(*pv);
+      o["points"] = JsonStr(chosen["vote_rule"]) == "puntos";
+      std::string field = "p_" + JsonStr(o["id"]);
+      if (const json::value* pv = posted.if_contains(field)) o["value"] = JsonStr(*pv);
       ballot.push_back(std::move(o));
     }
   }
@@ -366,16 +359,16 @@ http::Response VotePage(RequestContext& ctx, const json::object& posted, const S
                     {"zones", zones},
                     {"zone", chosen.empty() ? json::value(nullptr) : json::value(chosen)},
                     {"ballot", ballot},
-                    {"open", Str(p["phase"]) == "votacion"},
+                    {"open", JsonStr(p["phase"]) == "votacion"},
                     {"logged_in", ctx.who.authenticated()},
                     {"booth", staff},
                     {"csrf", ctx.FormToken()},
                     {"error", error.ok() ? "" : error.message()},
                     {"errors", errors},
-                    {"rule_points", Str(chosen["vote_rule"]) == "puntos"},
-                    {"rule_knapsack", Str(chosen["vote_rule"]) == "mochila"},
-                    {"rule_approval", Str(chosen["vote_rule"]) == "aprobacion"}};
-  return ctx.Page("pp_vote", std::move(view), ctx.T("pp_vote_title") + " · " + Str(p["title"]),
+                    {"rule_points", JsonStr(chosen["vote_rule"]) == "puntos"},
+                    {"rule_knapsack", JsonStr(chosen["vote_rule"]) == "mochila"},
+                    {"rule_approval", JsonStr(chosen["vote_rule"]) == "aprobacion"}};
+  return ctx.Page("pp_vote", std::move(view), ctx.T("pp_vote_title") + " · " + JsonStr(p["title"]),
                   error.ok() ? 200 : error.HttpStatus());
 }
 
@@ -390,21 +383,21 @@ http::Response VotePost(RequestContext& ctx) {
   auto proc = ctx.Run("pp.process.show", json::object{{"process", ctx.Param("proceso")}});
   if (!proc.ok()) return ctx.Error(proc.status());
   std::string projects;
-  if (const json::value* direct = form.if_contains("projects")) projects = Str(*direct);
+  if (const json::value* direct = form.if_contains("projects")) projects = JsonStr(*direct);
   for (auto& kv : form) {
     std::string_view k = kv.key();
     if (!k.starts_with("p_")) continue;
-    std::string v = Str(kv.value());
+    std::string v = JsonStr(kv.value());
     if (v.empty() || v == "0") continue;
     std::string id(k.substr(2));
     projects += (projects.empty() ? "" : ",") + id + (v == "on" || v == "1" ? "" : ":" + v);
   }
   json::object ballot{{"process_id", proc->at("id")},
-                      {"zone_id", Str(form["zone_id"])},
+                      {"zone_id", JsonStr(form["zone_id"])},
                       {"projects", projects},
-                      {"voter_id_type", Str(form["voter_id_type"])},
-                      {"voter_id", Str(form["voter_id"])},
-                      {"privacy_accepted", Str(form["privacy_accepted"])}};
+                      {"voter_id_type", JsonStr(form["voter_id_type"])},
+                      {"voter_id", JsonStr(form["voter_id"])},
+                      {"privacy_accepted", JsonStr(form["privacy_accepted"])}};
   bool staff = ctx.who.role == Role::kEnlace || ctx.who.role == Role::kSecretariado ||
                ctx.who.role == Role::kAdmin;
   auto r = ctx.Run(staff ? "pp.vote.booth" : "pp.vote.cast", ballot);
@@ -428,8 +421,8 @@ http::Response ReceiptPage(RequestContext& ctx) {
     auto r = ctx.Run("pp.receipt.check", json::object{{"code", code}});
     if (r.ok()) {
       json::object f = r->as_object();
-      f["date"] = text::FormatDate(Str(f["cast_on"]), ctx.lang);
-      f["channel_label"] = ctx.T("pp.channel." + Str(f["channel"]));
+      f["date"] = text::FormatDate(JsonStr(f["cast_on"]), ctx.lang);
+      f["channel_label"] = ctx.T("pp.channel." + JsonStr(f["channel"]));
       view["found"] = std::move(f);
     } else {
       view["not_found"] = r.status().message();
@@ -446,26 +439,26 @@ http::Response ResultsPage(RequestContext& ctx) {
   if (!r.ok()) return ctx.Error(r.status());
   json::object& res = r->as_object();
   std::string l = ctx.lang;
-  bool mes = Str(res["rule"]) == "mes";
+  bool mes = JsonStr(res["rule"]) == "mes";
   if (res["available"].as_bool()) {
     for (auto& pv : res["projects"].as_array()) {
       json::object& p = pv.as_object();
-      p["cost_label"] = text::FormatMxn(Num(p["cost"]), l);
-      p["left_label"] = text::FormatMxn(Num(p["budget_left"]), l);
-      p["payment_label"] = text::FormatMxn(Num(p["max_payment"]), l);
-      p["money_label"] = text::FormatMxn(Num(p["supporters_money"]), l);
+      p["cost_label"] = text::FormatMxn(JsonNum(p["cost"]), l);
+      p["left_label"] = text::FormatMxn(JsonNum(p["budget_left"]), l);
+      p["payment_label"] = text::FormatMxn(JsonNum(p["max_payment"]), l);
+      p["money_label"] = text::FormatMxn(JsonNum(p["supporters_money"]), l);
       p["mes"] = mes;
       int64_t pos = p["position"].as_int64();
       p["position_label"] = pos ? std::to_string(pos) : "";
     }
-    res["budget_label"] = text::FormatMxn(Num(res["budget"]), l);
-    res["total_label"] = text::FormatMxn(Num(res["total_cost"]), l);
+    res["budget_label"] = text::FormatMxn(JsonNum(res["budget"]), l);
+    res["total_label"] = text::FormatMxn(JsonNum(res["total_cost"]), l);
   }
   res["mes"] = mes;
   res["rule_label"] = ctx.T(mes ? "pp.counting.mes" : "pp.counting.greedy");
   ctx.cacheable = true;
   return ctx.Page("pp_results", std::move(res),
-                  ctx.T("pp_results_title") + " · " + Str(res["zone"].at("name")));
+                  ctx.T("pp_results_title") + " · " + JsonStr(res["zone"].at("name")));
 }
 
 http::Response ZoneFile(RequestContext& ctx) {
@@ -477,8 +470,8 @@ http::Response ZoneFile(RequestContext& ctx) {
   auto r = ctx.Run("pp.ballots.export",
                    json::object{{"process", ctx.Param("proceso")}, {"zone_id", zone}});
   if (!r.ok()) return ctx.Error(r.status());
-  std::string pb = Str(r->at("pb"));
-  std::string name = Str(r->at("slug")) + "-zona-" + zone + "." + ext;
+  std::string pb = JsonStr(r->at("pb"));
+  std::string name = JsonStr(r->at("slug")) + "-zona-" + zone + "." + ext;
   ctx.cacheable = true;
   if (ext == "pb") return ctx.Download(pb, "text/plain; charset=utf-8", name);
   // CSV: one row per ballot and project (boleta, proyecto, puntos).
@@ -511,7 +504,7 @@ http::Response ProjectsGeoJson(RequestContext& ctx) {
         {"type", "Feature"},
         {"id", id},
         {"geometry",
-         {{"type", "Point"}, {"coordinates", json::array{Num(o["lng"]), Num(o["lat"])}}}},
+         {{"type", "Point"}, {"coordinates", json::array{JsonNum(o["lng"]), JsonNum(o["lat"])}}}},
         {"properties",
          {{"id", id},
           {"title", o["title"]},
@@ -535,11 +528,11 @@ http::Response Photo(RequestContext& ctx) {
   if (!r.ok()) return ctx.Error(r.status());
   const json::object& f = r->as_object();
   http::Response resp =
-      ctx.Download(Str(f.at("data")), Str(f.at("content_type")), Str(f.at("name")));
+      ctx.Download(JsonStr(f.at("data")), JsonStr(f.at("content_type")), JsonStr(f.at("name")));
   // Photos are shown inline on the project page; only image types were accepted on upload.
   for (auto& [k, v] : resp.headers)
     if (k == "Content-Disposition") v = "inline";
-  resp.SetHeader("ETag", "\"" + Str(f.at("sha256")) + "\"");
+  resp.SetHeader("ETag", "\"" + JsonStr(f.at("sha256")) + "\"");
   return resp;
 }
 
@@ -585,7 +578,7 @@ Result<std::vector<OpenDataset>> ProjectsOpenData(db::Connection& db, const Disp
   ASSIGN_OR_RETURN(json::value processes, d.Run(db, Principal::System(), "pp.process.list", {}));
   std::vector<OpenDataset> out;
   for (const auto& pv : processes.as_array()) {
-    std::string slug = Str(pv.at("slug"));
+    std::string slug = JsonStr(pv.at("slug"));
     ASSIGN_OR_RETURN(json::value list,
                      d.Run(db, Principal::System(), "pp.project.list", {{"process", slug}}));
     exporter::Table t;
@@ -603,19 +596,20 @@ Result<std::vector<OpenDataset>> ProjectsOpenData(db::Connection& db, const Disp
       auto num = [&](const char* k) -> exporter::Cell {
         const json::value& x = p.at(k);
         if (x.is_null()) return {};
-        return Num(x);
+        return JsonNum(x);
       };
-      t.rows.push_back(
-          {p.at("id").as_int64(), Str(p.at("zone").at("name")),
-           p.at("category").is_object() ? Str(p.at("category").at("name")) : "", Str(p.at("title")),
-           Str(p.at("colonia")), Str(p.at("status")), num("estimated_cost"), num("official_cost"),
-           p.at("selected").as_bool() ? "si" : "no", ok("technical"), ok("legal"), ok("financial"),
-           num("lat"), num("lng"), p.at("example").as_bool() ? "si" : "no"});
+      t.rows.push_back({p.at("id").as_int64(), JsonStr(p.at("zone").at("name")),
+                        p.at("category").is_object() ? JsonStr(p.at("category").at("name")) : "",
+                        JsonStr(p.at("title")), JsonStr(p.at("colonia")), JsonStr(p.at("status")),
+                        num("estimated_cost"), num("official_cost"),
+                        p.at("selected").as_bool() ? "si" : "no", ok("technical"), ok("legal"),
+                        ok("financial"), num("lat"), num("lng"),
+                        p.at("example").as_bool() ? "si" : "no"});
     }
     OpenDataset ds;
     ds.name = "presupuesto-participativo-" + slug;
-    ds.title = "Presupuesto participativo: proyectos de " + Str(pv.at("title"));
-    ds.notes = "Proyectos registrados por la ciudadanía en " + Str(pv.at("title")) +
+    ds.title = "Presupuesto participativo: proyectos de " + JsonStr(pv.at("title"));
+    ds.notes = "Proyectos registrados por la ciudadanía en " + JsonStr(pv.at("title")) +
                ", con el dictamen de viabilidad, el costo oficial y los ganadores. Las boletas "
                "anónimas para recontar están en [/presupuesto/" +
                slug + "](/presupuesto/" + slug + "). Publicado y actualizado por Abierto.";
