@@ -105,6 +105,28 @@ std::string ChartId(const ChartOptions& options, std::string_view kind, std::str
 }
 
 // Builds the common frame: <svg> with role, labels and viewBox; callers append the body.
+// One <text> element: a class when `cls` is not empty, presentation attributes (no style, for
+// the CSP), the anchor when not "start".
+void AppendText(std::string* out, std::string_view cls, double x, double y,
+                std::string_view content, double size, const char* fill,
+                const char* anchor = "start", bool bold = false) {
+  out->append("<text");
+  if (!cls.empty()) out->append(" class=\"").append(cls).append("\"");
+  out->append(" x=\"")
+      .append(Num(x))
+      .append("\" y=\"")
+      .append(Num(y))
+      .append("\" font-size=\"")
+      .append(Num(size))
+      .append("\" fill=\"")
+      .append(fill)
+      .append("\"");
+  if (std::string_view(anchor) != "start")
+    out->append(" text-anchor=\"").append(anchor).append("\"");
+  if (bold) out->append(" font-weight=\"bold\"");
+  out->append(">").append(text::XmlEscape(content)).append("</text>");
+}
+
 class Chart {
  public:
   Chart(std::string_view kind, std::string_view title, std::string_view desc,
@@ -145,19 +167,7 @@ class Chart {
 
   void Text(double x, double y, std::string_view content, double size, const char* fill,
             const char* anchor = "start", bool bold = false) {
-    out_.append("<text x=\"")
-        .append(Num(x))
-        .append("\" y=\"")
-        .append(Num(y))
-        .append("\" font-size=\"")
-        .append(Num(size))
-        .append("\" fill=\"")
-        .append(fill)
-        .append("\"");
-    if (std::string_view(anchor) != "start")
-      out_.append(" text-anchor=\"").append(anchor).append("\"");
-    if (bold) out_.append(" font-weight=\"bold\"");
-    out_.append(">").append(text::XmlEscape(content)).append("</text>");
+    AppendText(&out_, "", x, y, content, size, fill, anchor, bold);
   }
 
   void Rect(double x, double y, double w, double h, std::string_view fill,
@@ -542,25 +552,6 @@ int TickDecimals(const std::vector<double>& ticks) {
   return std::min(6, static_cast<int>(std::ceil(-std::log10(step) - 1e-9)));
 }
 
-void AppendClassedText(std::string* out, std::string_view cls, double x, double y,
-                       std::string_view content, double size, const char* fill,
-                       const char* anchor = "start") {
-  out->append("<text class=\"")
-      .append(cls)
-      .append("\" x=\"")
-      .append(Num(x))
-      .append("\" y=\"")
-      .append(Num(y))
-      .append("\" font-size=\"")
-      .append(Num(size))
-      .append("\" fill=\"")
-      .append(fill)
-      .append("\"");
-  if (std::string_view(anchor) != "start")
-    out->append(" text-anchor=\"").append(anchor).append("\"");
-  out->append(">").append(text::XmlEscape(content)).append("</text>");
-}
-
 void AppendLine(std::string* out, std::string_view cls, double x1, double y1, double x2, double y2,
                 const char* stroke) {
   out->append("<line class=\"")
@@ -598,10 +589,9 @@ std::string ValueBars(std::string_view title, std::string_view desc, const std::
     const std::string value = text::FormatNumber(data[i].value, decimals);
     const double label_width = bar_width - (value.size() + 2) * kFont * kGlyphEm;
     out.append("<g class=\"bar-row\">");
-    AppendClassedText(&out, "bar-label", kMargin, top + 15,
-                      Shorten(data[i].label, CharsThatFit(label_width, kFont)), kFont, kTextColour);
-    AppendClassedText(&out, "bar-value", kWidth - kMargin, top + 15, value, kFont, kTextColour,
-                      "end");
+    AppendText(&out, "bar-label", kMargin, top + 15,
+               Shorten(data[i].label, CharsThatFit(label_width, kFont)), kFont, kTextColour);
+    AppendText(&out, "bar-value", kWidth - kMargin, top + 15, value, kFont, kTextColour, "end");
     const double x = x_of(data[i].value);
     out.append("<rect class=\"bar\" x=\"" + Num(std::min(x, zero)) + "\" y=\"" + Num(top + 21) +
                "\" width=\"" + Num(std::max(std::fabs(x - zero), 1.0)) +
@@ -683,15 +673,13 @@ std::string ValueLine(std::string_view title, std::string_view desc, const std::
     const bool zero = ticks[i] == 0;
     AppendLine(&out, zero ? "axis" : "grid", plot_left, y, plot_right, y,
                zero ? kMutedColour : kGridColour);
-    AppendClassedText(&out, "tick", plot_left - 6, y + 4, tick_labels[i], kSmall, kMutedColour,
-                      "end");
+    AppendText(&out, "tick", plot_left - 6, y + 4, tick_labels[i], kSmall, kMutedColour, "end");
   }
   for (size_t i = 0; i < n; i += stride) {
     const double x = x_of(i);
     AppendLine(&out, "tick-mark", x, plot_bottom, x, plot_bottom + 5, kMutedColour);
     if (level) {
-      AppendClassedText(&out, "category", x, plot_bottom + 20, labels[i], kSmall, kMutedColour,
-                        "middle");
+      AppendText(&out, "category", x, plot_bottom + 20, labels[i], kSmall, kMutedColour, "middle");
       continue;
     }
     // Turned about its end, which sits under the tick.
