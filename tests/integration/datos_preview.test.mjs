@@ -5,31 +5,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { backends, startServer, Client } from '../lib/abierto.mjs';
-import { USERS, count, fresh } from '../lib/itest.mjs';
+import { USERS, count, fresh, parseCsv } from '../lib/itest.mjs';
 
 const DATASET = 'proyectos-presupuesto-participativo-2025';
 const DELEGACIONES = ['Cerro Gordo', 'Coecillo', 'Del Carmen', 'Las Joyas', 'San Juan Bosco', 'San Miguel', 'Cerrito de Jerez'];
-
-// A small RFC 4180 reader: records of fields, quotes and newlines inside quotes.
-function parseCsv(text) {
-  const rows = [];
-  let row = [], field = '', q = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (q) {
-      if (ch === '"' && text[i + 1] === '"') { field += '"'; i++; }
-      else if (ch === '"') q = false;
-      else field += ch;
-    } else if (ch === '"') q = true;
-    else if (ch === ',') { row.push(field); field = ''; }
-    else if (ch === '\r' || ch === '\n') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      row.push(field); rows.push(row); row = []; field = '';
-    } else field += ch;
-  }
-  if (field !== '' || row.length) { row.push(field); rows.push(row); }
-  return rows;
-}
 
 function decodeHtml(s) {
   return s.replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'");

@@ -2,28 +2,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { backends, startServer } from '../lib/abierto.mjs';
-import { PLAN, USERS, planJson, apiToken, bearerAction, count } from '../lib/itest.mjs';
-
-// A small RFC 4180 reader: enough to count records and read fields with quotes and newlines.
-function parseCsv(text) {
-  const rows = [];
-  let row = [], field = '', q = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (q) {
-      if (ch === '"' && text[i + 1] === '"') { field += '"'; i++; }
-      else if (ch === '"') q = false;
-      else field += ch;
-    } else if (ch === '"') q = true;
-    else if (ch === ',') { row.push(field); field = ''; }
-    else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      row.push(field); rows.push(row); row = []; field = '';
-    } else field += ch;
-  }
-  if (field !== '' || row.length) { row.push(field); rows.push(row); }
-  return rows;
-}
+import { PLAN, USERS, planJson, apiToken, bearerAction, count, parseCsv } from '../lib/itest.mjs';
 
 async function download(base, path) {
   const r = await fetch(base + path);

@@ -150,3 +150,25 @@ export function listedCodes(html) {
   for (const m of html.matchAll(/<li class="commitment">\s*<h3><a href="\/compromisos\/\d+">([^<]+?) · /g)) out.push(m[1]);
   return out;
 }
+
+// A small RFC 4180 reader: records of fields, quotes and newlines inside quotes (CRLF, LF or
+// CR line ends).
+export function parseCsv(text) {
+  const rows = [];
+  let row = [], field = '', q = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (q) {
+      if (ch === '"' && text[i + 1] === '"') { field += '"'; i++; }
+      else if (ch === '"') q = false;
+      else field += ch;
+    } else if (ch === '"') q = true;
+    else if (ch === ',') { row.push(field); field = ''; }
+    else if (ch === '\r' || ch === '\n') {
+      if (ch === '\r' && text[i + 1] === '\n') i++;
+      row.push(field); rows.push(row); row = []; field = '';
+    } else field += ch;
+  }
+  if (field !== '' || row.length) { row.push(field); rows.push(row); }
+  return rows;
+}
