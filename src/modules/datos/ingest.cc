@@ -864,8 +864,9 @@ Result<QualityReport> Ingest(db::Connection& c, const IngestRequest& req,
     RETURN_IF_ERROR(c.ExecScript(db::ExpandDialect(create, c.dialect())));
 
     const size_t per_row = width + 1 + (pg_search || has_tokens ? 1 : 0);
-    const size_t max_params = pg ? 65000 : 32000;
-    size_t batch = std::min<size_t>(500, std::max<size_t>(1, max_params / per_row));
+    // Batches of at most 500 rows and 32,000 values: on SQLite one batch is then exactly one
+    // INSERT of the bulk path (see SqliteBulkInsert), with no copy.
+    size_t batch = std::min<size_t>(500, std::max<size_t>(1, 32000 / per_row));
     if (req.batch_rows > 0) batch = std::min<size_t>(batch, static_cast<size_t>(req.batch_rows));
     // Rows go in through the backend's bulk path: COPY on PostgreSQL (where the _search value
     // is a tsvector literal the column's type reads), multi-row INSERTs on SQLite.
